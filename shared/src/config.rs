@@ -1,0 +1,135 @@
+//! Configuration, read once at init from the environment.
+
+use crate::receiver::signature::Secrets;
+
+pub const QUEUE_URL: &str = "QUEUE_URL";
+pub const EVENTS_API_SECRETS: &str = "EVENTS_API_SECRETS";
+pub const EVENT_PLATFORM_SECRETS: &str = "EVENT_PLATFORM_SECRETS";
+pub const EVENTS_API_TOLERANCE_SECS: &str = "EVENTS_API_TOLERANCE_SECS";
+
+pub const DEFAULT_TOLERANCE_SECS: u64 = 300;
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ConfigError {
+    #[error("{name} is not set: {purpose}")]
+    Missing {
+        name: &'static str,
+        purpose: &'static str,
+    },
+    #[error("{name} is invalid: {reason}")]
+    Invalid { name: &'static str, reason: String },
+    #[error(
+        "neither {EVENTS_API_SECRETS} nor {EVENT_PLATFORM_SECRETS} is set: \
+         give at least one route its comma-separated secrets"
+    )]
+    NoSecrets,
+}
+
+#[derive(Debug, Clone)]
+pub struct ReceiverConfig {
+    pub queue_url: String,
+    /// An empty list disables the route.
+    pub events_api_secrets: Secrets,
+    pub event_platform_secrets: Secrets,
+    pub events_api_tolerance_secs: u64,
+}
+
+impl ReceiverConfig {
+    pub fn from_env() -> Result<ReceiverConfig, ConfigError> {
+        ReceiverConfig::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// `lookup` answers an environment variable's value; blank counts as unset.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<ReceiverConfig, ConfigError> {
+        let get = |name: &str| {
+            lookup(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+
+        let queue_url = get(QUEUE_URL).ok_or(ConfigError::Missing {
+            name: QUEUE_URL,
+            purpose: "the URL of the SQS queue events are forwarded to",
+        })?;
+        let secrets = |name| {
+            get(name)
+                .map(|list| Secrets::parse_list(&list))
+                .unwrap_or_default()
+        };
+        let events_api_secrets = secrets(EVENTS_API_SECRETS);
+        let event_platform_secrets = secrets(EVENT_PLATFORM_SECRETS);
+        if events_api_secrets.is_empty() && event_platform_secrets.is_empty() {
+            return Err(ConfigError::NoSecrets);
+        }
+        let events_api_tolerance_secs = match get(EVENTS_API_TOLERANCE_SECS) {
+            None => DEFAULT_TOLERANCE_SECS,
+            Some(text) => text.parse().map_err(|_| ConfigError::Invalid {
+                name: EVENTS_API_TOLERANCE_SECS,
+                reason: format!("{text:?} is not a whole number of seconds"),
+            })?,
+        };
+        Ok(ReceiverConfig {
+            queue_url,
+            events_api_secrets,
+            event_platform_secrets,
+            events_api_tolerance_secs,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn load(vars: &[(&str, &str)]) -> Result<ReceiverConfig, ConfigError> {
+        let vars: HashMap<String, String> =
+            vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        ReceiverConfig::from_lookup(|name| vars.get(name).cloned())
+    }
+
+    #[test]
+    fn reads_queue_secrets_and_tolerance() {
+        let config = load(&[
+            (QUEUE_URL, "http://localhost/q"),
+            (EVENTS_API_SECRETS, "a, b,,"),
+            (EVENTS_API_TOLERANCE_SECS, "60"),
+        ])
+        .unwrap();
+        assert_eq!(config.queue_url, "http://localhost/q");
+        assert_eq!(config.events_api_secrets.len(), 2);
+        assert!(config.event_platform_secrets.is_empty());
+        assert_eq!(config.events_api_tolerance_secs, 60);
+    }
+
+    #[test]
+    fn tolerance_defaults_to_five_minutes() {
+        let config = load(&[(QUEUE_URL, "q"), (EVENT_PLATFORM_SECRETS, "x")]).unwrap();
+        assert_eq!(config.events_api_tolerance_secs, 300);
+    }
+
+    #[test]
+    fn errors_name_the_variable_to_set() {
+        let missing_queue = load(&[(EVENTS_API_SECRETS, "a"), (QUEUE_URL, "  ")]).unwrap_err();
+        assert!(
+            missing_queue.to_string().starts_with("QUEUE_URL is not set"),
+            "{missing_queue}"
+        );
+        let no_secrets = load(&[(QUEUE_URL, "q"), (EVENTS_API_SECRETS, " , ")]).unwrap_err();
+        assert_eq!(no_secrets, ConfigError::NoSecrets);
+        assert!(no_secrets.to_string().contains("EVENTS_API_SECRETS"));
+        assert!(no_secrets.to_string().contains("EVENT_PLATFORM_SECRETS"));
+        let bad = load(&[
+            (QUEUE_URL, "q"),
+            (EVENTS_API_SECRETS, "a"),
+            (EVENTS_API_TOLERANCE_SECS, "5m"),
+        ])
+        .unwrap_err();
+        assert!(
+            bad.to_string()
+                .starts_with("EVENTS_API_TOLERANCE_SECS is invalid"),
+            "{bad}"
+        );
+    }
+}

@@ -1,0 +1,21 @@
+//! Structured JSON logs, as CloudWatch and Logs Insights read them.
+
+use tracing_subscriber::EnvFilter;
+
+/// JSON lines on stdout with the current span's fields. The level comes from
+/// `RUST_LOG`, else Lambda's `AWS_LAMBDA_LOG_LEVEL` (set by the template's
+/// LoggingConfig), else `info`.
+pub fn init() {
+    let level = std::env::var("AWS_LAMBDA_LOG_LEVEL")
+        .map(|l| l.to_lowercase())
+        .unwrap_or_else(|_| "info".into());
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
+    let _ = tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(filter)
+        .with_current_span(true)
+        .with_span_list(false)
+        .flatten_event(true)
+        .with_target(false)
+        .try_init();
+}

@@ -1,0 +1,67 @@
+use std::time::Duration;
+
+use http::StatusCode;
+
+/// The two Akeneo delivery systems; each has its own route, signature scheme and
+/// deadline (see PROTOCOLS.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Protocol {
+    EventsApi,
+    EventPlatform,
+}
+
+impl Protocol {
+    pub const ALL: [Protocol; 2] = [Protocol::EventsApi, Protocol::EventPlatform];
+
+    /// The name used in routes, queue envelopes, message attributes and logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Protocol::EventsApi => "events-api",
+            Protocol::EventPlatform => "event-platform",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Protocol> {
+        Protocol::ALL.into_iter().find(|p| p.as_str() == name)
+    }
+
+    pub fn path(self) -> &'static str {
+        match self {
+            Protocol::EventsApi => "/events-api",
+            Protocol::EventPlatform => "/event-platform",
+        }
+    }
+
+    pub fn display_name(self) -> &'static str {
+        match self {
+            Protocol::EventsApi => "Events API",
+            Protocol::EventPlatform => "Event Platform",
+        }
+    }
+
+    /// How long the receiver may spend getting a request's events onto the queue.
+    /// Akeneo's own deadlines are 500 ms and 5 s; the margin covers the Function
+    /// URL, the network back to Akeneo and writing the response.
+    pub fn queue_budget(self) -> Duration {
+        match self {
+            Protocol::EventsApi => Duration::from_millis(400),
+            Protocol::EventPlatform => Duration::from_millis(4_000),
+        }
+    }
+
+    /// The answer when the queue did not take every event: the Events API never
+    /// retries, so a plain 503; the Event Platform slows down and retries on 429
+    /// without counting it against the subscription's health.
+    pub fn busy_status(self) -> StatusCode {
+        match self {
+            Protocol::EventsApi => StatusCode::SERVICE_UNAVAILABLE,
+            Protocol::EventPlatform => StatusCode::TOO_MANY_REQUESTS,
+        }
+    }
+}
+
+impl std::fmt::Display for Protocol {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}

@@ -1,0 +1,258 @@
+//! The receiver: route, verify, split, queue, answer. Transport-free: the Lambda
+//! edge (`lambda`) and the local server hand it a method, path, headers and the
+//! raw body bytes.
+
+pub mod body;
+pub mod lambda;
+pub mod rejection;
+pub mod route;
+pub mod signature;
+
+use std::time::{Duration, SystemTime};
+
+use http::{HeaderMap, Method, StatusCode};
+use tokio::time::Instant;
+use tracing::{Instrument, debug, info, info_span, warn};
+
+use crate::Protocol;
+use crate::config::ReceiverConfig;
+use crate::queue::message::format_timestamp;
+use crate::queue::{OutboundMessage, QueueSender, deliver_all};
+use body::split_events;
+pub use rejection::Rejection;
+use signature::{Secrets, SignatureError};
+
+/// What to send back. `body` is `None` for `HEAD`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub body: Option<String>,
+}
+
+pub struct Receiver<Q> {
+    events_api_secrets: Secrets,
+    event_platform_secrets: Secrets,
+    tolerance_secs: u64,
+    queue: Q,
+}
+
+/// How a request ended, for its log line.
+struct Handled {
+    reply: Reply,
+    protocol: Option<Protocol>,
+    events: usize,
+    error: Option<&'static str>,
+}
+
+impl<Q: QueueSender> Receiver<Q> {
+    pub fn new(config: &ReceiverConfig, queue: Q) -> Receiver<Q> {
+        Receiver {
+            events_api_secrets: config.events_api_secrets.clone(),
+            event_platform_secrets: config.event_platform_secrets.clone(),
+            tolerance_secs: config.events_api_tolerance_secs,
+            queue,
+        }
+    }
+
+    pub fn queue(&self) -> &Q {
+        &self.queue
+    }
+
+    /// Handles one request and writes its one log line. `now` is the wall clock
+    /// used for the Events API timestamp check and `received_at`.
+    pub async fn handle(
+        &self,
+        method: &Method,
+        path: &str,
+        headers: &HeaderMap,
+        body: &[u8],
+        now: SystemTime,
+    ) -> Reply {
+        let started = Instant::now();
+        let span = info_span!("request", %method, path = %truncate(path, 64));
+        async {
+            let handled = self.process(method, path, headers, body, now, started).await;
+            info!(
+                route = handled.protocol.map(Protocol::as_str),
+                status = handled.reply.status.as_u16(),
+                events = handled.events,
+                error = handled.error,
+                duration_ms = elapsed_ms(started),
+                "request handled"
+            );
+            handled.reply
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn process(
+        &self,
+        method: &Method,
+        path: &str,
+        headers: &HeaderMap,
+        body: &[u8],
+        now: SystemTime,
+        started: Instant,
+    ) -> Handled {
+        let Some(protocol) = route::resolve(path) else {
+            return rejected(None, Rejection::NotFound, 0);
+        };
+        let secrets = self.secrets(protocol);
+        if secrets.is_empty() {
+            return rejected(Some(protocol), Rejection::RouteNotConfigured(protocol), 0);
+        }
+        match *method {
+            Method::POST => {}
+            Method::HEAD => return answered(protocol, StatusCode::OK, None, 0),
+            Method::GET => {
+                let status = format!(r#"{{"status":"ok","route":"{protocol}"}}"#);
+                return answered(protocol, StatusCode::OK, Some(status), 0);
+            }
+            _ => return rejected(Some(protocol), Rejection::MethodNotAllowed, 0),
+        }
+
+        if let Err(error) = self.verify(protocol, headers, body, now) {
+            warn!(route = protocol.as_str(), reason = %error, "signature rejected");
+            return rejected(Some(protocol), error.into(), 0);
+        }
+        if protocol == Protocol::EventsApi && body.is_empty() {
+            // The subscription page's Test button: signed, empty, nothing to queue.
+            return answered(protocol, StatusCode::OK, Some(queued_body(0)), 0);
+        }
+
+        let events = match split_events(protocol, body) {
+            Ok(events) => events,
+            Err(error) => return rejected(Some(protocol), error.into(), 0),
+        };
+        let received_at = format_timestamp(now);
+        let (messages, oversized): (Vec<OutboundMessage>, Vec<OutboundMessage>) = events
+            .iter()
+            .map(|event| OutboundMessage::build(protocol, event, &received_at))
+            .partition(OutboundMessage::fits_in_sqs);
+        for message in &oversized {
+            warn!(
+                route = protocol.as_str(),
+                event_id = message.event_id.as_deref(),
+                event_type = message.event_type.as_deref(),
+                bytes = message.sqs_size(),
+                "event too large for SQS, not queued"
+            );
+        }
+
+        match deliver_all(&self.queue, &messages, started + protocol.queue_budget()).await {
+            Ok(message_ids) => {
+                for (message, message_id) in messages.iter().zip(&message_ids) {
+                    debug!(
+                        event_id = message.event_id.as_deref(),
+                        event_type = message.event_type.as_deref(),
+                        message_id = message_id.as_str(),
+                        "event queued"
+                    );
+                }
+            }
+            Err(error) => {
+                warn!(route = protocol.as_str(), reason = %error, "events not queued");
+                return rejected(Some(protocol), error.into(), events.len());
+            }
+        }
+        if let Some(first) = oversized.into_iter().next() {
+            let bytes = first.sqs_size();
+            let rejection = Rejection::EventTooLarge {
+                event_id: first.event_id,
+                bytes,
+            };
+            return rejected(Some(protocol), rejection, events.len());
+        }
+        answered(
+            protocol,
+            StatusCode::OK,
+            Some(queued_body(messages.len())),
+            events.len(),
+        )
+    }
+
+    fn secrets(&self, protocol: Protocol) -> &Secrets {
+        match protocol {
+            Protocol::EventsApi => &self.events_api_secrets,
+            Protocol::EventPlatform => &self.event_platform_secrets,
+        }
+    }
+
+    fn verify(
+        &self,
+        protocol: Protocol,
+        headers: &HeaderMap,
+        body: &[u8],
+        now: SystemTime,
+    ) -> Result<(), SignatureError> {
+        let header = |name: &str| headers.get(name).map(|value| value.as_bytes());
+        match protocol {
+            Protocol::EventsApi => signature::verify_events_api(
+                &self.events_api_secrets,
+                header(signature::EVENTS_API_TIMESTAMP),
+                header(signature::EVENTS_API_SIGNATURE),
+                body,
+                unix_seconds(now),
+                self.tolerance_secs,
+            ),
+            Protocol::EventPlatform => signature::verify_event_platform(
+                &self.event_platform_secrets,
+                header(signature::EVENT_PLATFORM_PRIMARY),
+                header(signature::EVENT_PLATFORM_SECONDARY),
+                header(signature::EVENT_PLATFORM_ALGORITHM),
+                body,
+            ),
+        }
+    }
+}
+
+fn answered(protocol: Protocol, status: StatusCode, body: Option<String>, events: usize) -> Handled {
+    Handled {
+        reply: Reply { status, body },
+        protocol: Some(protocol),
+        events,
+        error: None,
+    }
+}
+
+fn rejected(protocol: Option<Protocol>, rejection: Rejection, events: usize) -> Handled {
+    // An unknown path has no protocol; 404 is the same for both.
+    let status = rejection.status(protocol.unwrap_or(Protocol::EventsApi));
+    let body = serde_json::json!({ "error": rejection.code(), "message": rejection.client_message() });
+    Handled {
+        reply: Reply {
+            status,
+            body: Some(body.to_string()),
+        },
+        protocol,
+        events,
+        error: Some(rejection.code()),
+    }
+}
+
+fn queued_body(count: usize) -> String {
+    format!(r#"{{"queued":{count}}}"#)
+}
+
+fn unix_seconds(now: SystemTime) -> i64 {
+    match now.duration_since(SystemTime::UNIX_EPOCH) {
+        Ok(since) => i64::try_from(since.as_secs()).unwrap_or(i64::MAX),
+        Err(before) => -i64::try_from(before.duration().as_secs()).unwrap_or(i64::MAX),
+    }
+}
+
+fn elapsed_ms(started: Instant) -> f64 {
+    let elapsed: Duration = started.elapsed();
+    (elapsed.as_secs_f64() * 1000.0 * 100.0).round() / 100.0
+}
+
+fn truncate(text: &str, max: usize) -> &str {
+    match text.char_indices().nth(max) {
+        Some((cut, _)) => &text[..cut],
+        None => text,
+    }
+}
+
+#[cfg(test)]
+mod tests;
