@@ -191,3 +191,88 @@ pub fn raw_event_of(message_body: &str) -> &str {
         .strip_suffix('}')
         .expect("envelope ends with }")
 }
+
+/// What Lambda's event source mapping hands the processor for a received
+/// message: id, receipt handle, body, receive count and string attributes.
+pub fn lambda_sqs_message(message: &Message) -> aws_lambda_events::sqs::SqsMessage {
+    let mut record = aws_lambda_events::sqs::SqsMessage::default();
+    record.message_id = message.message_id.clone();
+    record.receipt_handle = message.receipt_handle.clone();
+    record.body = message.body.clone();
+    for (name, value) in message.attributes.iter().flatten() {
+        record.attributes.insert(name.as_str().to_owned(), value.clone());
+    }
+    for (name, value) in message.message_attributes.iter().flatten() {
+        let mut attribute = aws_lambda_events::sqs::SqsMessageAttribute::default();
+        attribute.string_value = value.string_value.clone();
+        attribute.data_type = Some(value.data_type.clone());
+        record.message_attributes.insert(name.clone(), attribute);
+    }
+    record
+}
+
+/// A queue with a dead-letter queue behind it, as the template deploys them.
+pub async fn create_queue_with_dlq(client: &Client, name: &str, max_receive_count: u32) -> (String, String) {
+    let dlq = create_queue(client, &format!("{name}-dlq")).await;
+    let arn = client
+        .get_queue_attributes()
+        .queue_url(&dlq)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .expect("dlq arn")
+        .attributes
+        .and_then(|a| a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn).cloned())
+        .expect("arn");
+    let queue = create_queue(client, name).await;
+    let redrive = json!({"deadLetterTargetArn": arn, "maxReceiveCount": max_receive_count.to_string()});
+    client
+        .set_queue_attributes()
+        .queue_url(&queue)
+        .attributes(
+            aws_sdk_sqs::types::QueueAttributeName::RedrivePolicy,
+            redrive.to_string(),
+        )
+        .send()
+        .await
+        .expect("redrive policy");
+    (queue, dlq)
+}
+
+/// Receives up to ten messages, hiding them for `visibility_secs`.
+pub async fn receive(client: &Client, queue_url: &str, visibility_secs: i32) -> Vec<Message> {
+    client
+        .receive_message()
+        .queue_url(queue_url)
+        .max_number_of_messages(10)
+        .visibility_timeout(visibility_secs)
+        .message_attribute_names("All")
+        .message_system_attribute_names(MessageSystemAttributeName::All)
+        .wait_time_seconds(0)
+        .send()
+        .await
+        .expect("receive from moto")
+        .messages
+        .unwrap_or_default()
+}
+
+pub async fn queue_counts(client: &Client, queue_url: &str) -> (u64, u64) {
+    use aws_sdk_sqs::types::QueueAttributeName::{
+        ApproximateNumberOfMessages, ApproximateNumberOfMessagesNotVisible,
+    };
+    let attributes = client
+        .get_queue_attributes()
+        .queue_url(queue_url)
+        .attribute_names(ApproximateNumberOfMessages)
+        .attribute_names(ApproximateNumberOfMessagesNotVisible)
+        .send()
+        .await
+        .expect("queue attributes")
+        .attributes
+        .unwrap_or_default();
+    let count = |name| attributes.get(&name).and_then(|v| v.parse().ok()).unwrap_or(0);
+    (
+        count(ApproximateNumberOfMessages),
+        count(ApproximateNumberOfMessagesNotVisible),
+    )
+}

@@ -6,7 +6,9 @@
 
 pub mod aws;
 pub mod config;
+pub mod event;
 pub mod observability;
+pub mod processor;
 pub mod protocol;
 pub mod queue;
 pub mod receiver;

@@ -18,4 +18,20 @@ pub fn init() {
         .flatten_event(true)
         .with_target(false)
         .try_init();
+    log_panics_as_json();
+}
+
+/// Panics go to the log as one JSON line, like everything else, so a Logs
+/// Insights query finds them; the processor still recovers from them per message.
+fn log_panics_as_json() {
+    std::panic::set_hook(Box::new(|info| {
+        let location = info.location().map(|l| format!("{}:{}", l.file(), l.line()));
+        let payload = info.payload();
+        let message = payload
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        tracing::error!(panic = message.as_str(), location = location.as_deref(), "panic");
+    }));
 }

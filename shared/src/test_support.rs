@@ -99,3 +99,26 @@ impl QueueSender for MemoryQueue {
         Ok(report)
     }
 }
+
+/// Records visibility changes (id, receipt handle, seconds).
+#[derive(Default)]
+pub struct MemoryVisibility {
+    pub changes: Mutex<Vec<(String, String, u64)>>,
+}
+
+impl crate::queue::VisibilityChanger for MemoryVisibility {
+    async fn change_visibility<'a>(
+        &'a self,
+        changes: &'a [crate::queue::VisibilityChange<'a>],
+    ) -> Result<Vec<String>, SendError> {
+        let mut recorded = self.changes.lock().unwrap();
+        for change in changes {
+            recorded.push((
+                change.id.to_owned(),
+                change.receipt_handle.to_owned(),
+                change.timeout.as_secs(),
+            ));
+        }
+        Ok(Vec::new())
+    }
+}

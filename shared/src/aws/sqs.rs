@@ -5,9 +5,14 @@ use std::time::Duration;
 use aws_config::SdkConfig;
 use aws_sdk_sqs::Client;
 use aws_sdk_sqs::error::DisplayErrorContext;
-use aws_sdk_sqs::types::{MessageAttributeValue, SendMessageBatchRequestEntry};
+use aws_sdk_sqs::types::{
+    ChangeMessageVisibilityBatchRequestEntry, MessageAttributeValue, SendMessageBatchRequestEntry,
+};
 
-use crate::queue::{BatchEntry, BatchReport, FailedEntry, QueueSender, QueuedEntry, SendError};
+use crate::queue::{
+    BatchEntry, BatchReport, FailedEntry, QueueSender, QueuedEntry, SendError, VisibilityChange,
+    VisibilityChanger,
+};
 
 /// How long init may spend opening the first connection before giving up on it.
 const WARM_UP_TIMEOUT: Duration = Duration::from_secs(3);
@@ -107,5 +112,36 @@ fn to_sqs_entry(entry: &BatchEntry<'_>) -> Result<SendMessageBatchRequestEntry, 
 fn invalid(error: aws_sdk_sqs::error::BuildError) -> SendError {
     SendError {
         detail: format!("could not build the SQS request: {error}"),
+    }
+}
+
+impl VisibilityChanger for SqsQueue {
+    async fn change_visibility<'a>(
+        &'a self,
+        changes: &'a [VisibilityChange<'a>],
+    ) -> Result<Vec<String>, SendError> {
+        let entries = changes
+            .iter()
+            .map(|change| {
+                let seconds = i32::try_from(change.timeout.as_secs()).unwrap_or(i32::MAX);
+                ChangeMessageVisibilityBatchRequestEntry::builder()
+                    .id(change.id)
+                    .receipt_handle(change.receipt_handle)
+                    .visibility_timeout(seconds)
+                    .build()
+                    .map_err(invalid)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let output = self
+            .client
+            .change_message_visibility_batch()
+            .queue_url(&self.queue_url)
+            .set_entries(Some(entries))
+            .send()
+            .await
+            .map_err(|error| SendError {
+                detail: DisplayErrorContext(&error).to_string(),
+            })?;
+        Ok(output.failed.into_iter().map(|failed| failed.id).collect())
     }
 }

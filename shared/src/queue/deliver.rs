@@ -25,17 +25,42 @@ pub struct DeliveryError {
     pub last_error: String,
 }
 
-/// Sends every message, the batch calls of one round in parallel, and sends
-/// again what failed while time remains. Each round may use at most half of the
-/// time left, so a hung connection still leaves room for another try. Answers the
-/// queue's message id for each message, in order, or what could not be queued.
-/// A message may be queued twice (a call that timed out may still have landed):
-/// consumers dedupe on the event id.
+/// What a delivery achieved, message by message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    /// The queue's message id for each message, in order; `None` if not queued.
+    pub message_ids: Vec<Option<String>>,
+    pub refused: usize,
+    pub attempts: u32,
+    pub last_error: String,
+}
+
+/// Sends every message, or fails with what could not be queued. See [`deliver`].
 pub async fn deliver_all<Q: QueueSender>(
     queue: &Q,
     messages: &[OutboundMessage],
     deadline: Instant,
 ) -> Result<Vec<String>, DeliveryError> {
+    let delivery = deliver(queue, messages, deadline).await;
+    let undelivered = delivery.message_ids.iter().filter(|id| id.is_none()).count();
+    if undelivered == 0 {
+        return Ok(delivery.message_ids.into_iter().flatten().collect());
+    }
+    Err(DeliveryError {
+        undelivered,
+        refused: delivery.refused,
+        total: messages.len(),
+        attempts: delivery.attempts,
+        last_error: delivery.last_error,
+    })
+}
+
+/// Sends every message, the batch calls of one round in parallel, and sends
+/// again what failed while time remains. Each round may use at most half of the
+/// time left, so a hung connection still leaves room for another try.
+/// A message may be queued twice (a call that timed out may still have landed):
+/// consumers dedupe on the event id.
+pub async fn deliver<Q: QueueSender>(queue: &Q, messages: &[OutboundMessage], deadline: Instant) -> Delivery {
     let entry_ids: Vec<String> = (0..messages.len()).map(|i| i.to_string()).collect();
     let mut message_ids: Vec<Option<String>> = vec![None; messages.len()];
     let mut refused = vec![false; messages.len()];
@@ -96,17 +121,12 @@ pub async fn deliver_all<Q: QueueSender>(
         }
     }
 
-    let undelivered = message_ids.iter().filter(|id| id.is_none()).count();
-    if undelivered == 0 {
-        return Ok(message_ids.into_iter().flatten().collect());
-    }
-    Err(DeliveryError {
-        undelivered,
+    Delivery {
+        message_ids,
         refused: refused.iter().filter(|&&r| r).count(),
-        total: messages.len(),
         attempts,
         last_error,
-    })
+    }
 }
 
 /// Maps a reported entry id back to a message index, ignoring ids the call did

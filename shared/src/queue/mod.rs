@@ -7,7 +7,7 @@ pub mod message;
 
 use std::future::Future;
 
-pub use deliver::{DeliveryError, deliver_all};
+pub use deliver::{Delivery, DeliveryError, deliver, deliver_all};
 pub use message::OutboundMessage;
 
 /// One entry of a `SendMessageBatch` call; `id` is unique within the call.
@@ -44,6 +44,23 @@ pub struct FailedEntry {
 #[error("queue call failed: {detail}")]
 pub struct SendError {
     pub detail: String,
+}
+
+/// One message's new visibility timeout; `id` is unique within the call.
+#[derive(Debug, Clone, Copy)]
+pub struct VisibilityChange<'a> {
+    pub id: &'a str,
+    pub receipt_handle: &'a str,
+    pub timeout: std::time::Duration,
+}
+
+/// The port for postponing received messages (the processor's backoff).
+pub trait VisibilityChanger: Send + Sync {
+    /// Answers the ids of the changes the queue did not apply.
+    fn change_visibility<'a>(
+        &'a self,
+        changes: &'a [VisibilityChange<'a>],
+    ) -> impl Future<Output = Result<Vec<String>, SendError>> + Send + 'a;
 }
 
 /// The port every queue adapter implements: SQS for the Lambdas, an in-process

@@ -1,5 +1,4 @@
-//! Configuration, read once at init from the environment.
-
+use super::{ConfigError, number, read, required};
 use crate::receiver::signature::Secrets;
 
 pub const QUEUE_URL: &str = "QUEUE_URL";
@@ -8,22 +7,6 @@ pub const EVENT_PLATFORM_SECRETS: &str = "EVENT_PLATFORM_SECRETS";
 pub const EVENTS_API_TOLERANCE_SECS: &str = "EVENTS_API_TOLERANCE_SECS";
 
 pub const DEFAULT_TOLERANCE_SECS: u64 = 300;
-
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum ConfigError {
-    #[error("{name} is not set: {purpose}")]
-    Missing {
-        name: &'static str,
-        purpose: &'static str,
-    },
-    #[error("{name} is invalid: {reason}")]
-    Invalid { name: &'static str, reason: String },
-    #[error(
-        "neither {EVENTS_API_SECRETS} nor {EVENT_PLATFORM_SECRETS} is set: \
-         give at least one route its comma-separated secrets"
-    )]
-    NoSecrets,
-}
 
 #[derive(Debug, Clone)]
 pub struct ReceiverConfig {
@@ -40,19 +23,15 @@ impl ReceiverConfig {
     }
 
     /// `lookup` answers an environment variable's value; blank counts as unset.
+    /// `lookup` answers an environment variable's value.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<ReceiverConfig, ConfigError> {
-        let get = |name: &str| {
-            lookup(name)
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty())
-        };
-
-        let queue_url = get(QUEUE_URL).ok_or(ConfigError::Missing {
-            name: QUEUE_URL,
-            purpose: "the URL of the SQS queue events are forwarded to",
-        })?;
+        let queue_url = required(
+            &lookup,
+            QUEUE_URL,
+            "the URL of the SQS queue events are forwarded to",
+        )?;
         let secrets = |name| {
-            get(name)
+            read(&lookup, name)
                 .map(|list| Secrets::parse_list(&list))
                 .unwrap_or_default()
         };
@@ -61,13 +40,12 @@ impl ReceiverConfig {
         if events_api_secrets.is_empty() && event_platform_secrets.is_empty() {
             return Err(ConfigError::NoSecrets);
         }
-        let events_api_tolerance_secs = match get(EVENTS_API_TOLERANCE_SECS) {
-            None => DEFAULT_TOLERANCE_SECS,
-            Some(text) => text.parse().map_err(|_| ConfigError::Invalid {
-                name: EVENTS_API_TOLERANCE_SECS,
-                reason: format!("{text:?} is not a whole number of seconds"),
-            })?,
-        };
+        let events_api_tolerance_secs = number(
+            &lookup,
+            EVENTS_API_TOLERANCE_SECS,
+            DEFAULT_TOLERANCE_SECS,
+            "a whole number of seconds",
+        )?;
         Ok(ReceiverConfig {
             queue_url,
             events_api_secrets,

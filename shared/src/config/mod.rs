@@ -1,0 +1,54 @@
+//! Configuration, read once at init from the environment. Each loader takes a
+//! lookup function so tests need not touch the process environment.
+
+mod processor;
+mod receiver;
+
+pub use processor::*;
+pub use receiver::*;
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ConfigError {
+    #[error("{name} is not set: {purpose}")]
+    Missing {
+        name: &'static str,
+        purpose: &'static str,
+    },
+    #[error("{name} is invalid: {reason}")]
+    Invalid { name: &'static str, reason: String },
+    #[error(
+        "neither {EVENTS_API_SECRETS} nor {EVENT_PLATFORM_SECRETS} is set: \
+         give at least one route its comma-separated secrets"
+    )]
+    NoSecrets,
+}
+
+/// Reads one variable; blank counts as unset.
+fn read(lookup: &impl Fn(&str) -> Option<String>, name: &str) -> Option<String> {
+    lookup(name)
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
+}
+
+fn required(
+    lookup: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    purpose: &'static str,
+) -> Result<String, ConfigError> {
+    read(lookup, name).ok_or(ConfigError::Missing { name, purpose })
+}
+
+fn number<T: std::str::FromStr>(
+    lookup: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: T,
+    what: &str,
+) -> Result<T, ConfigError> {
+    match read(lookup, name) {
+        None => Ok(default),
+        Some(text) => text.parse().map_err(|_| ConfigError::Invalid {
+            name,
+            reason: format!("{text:?} is not {what}"),
+        }),
+    }
+}
