@@ -5,6 +5,7 @@ mod logic;
 
 use shared::aws::{sdk_config, sqs::SqsQueue};
 use shared::config::ProcessorConfig;
+use shared::metrics::Metrics;
 use shared::processor::{Processor, lambda};
 
 #[tokio::main]
@@ -16,5 +17,6 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let source = SqsQueue::new(&sdk, &config.queue_url);
     let dead_letters = SqsQueue::new(&sdk, &config.dead_letter_queue_url);
     let logic = logic::BusinessLogic::from_env().await;
-    lambda::run(Processor::new(&config, logic, dead_letters, source)).await
+    let processor = Processor::new(&config, logic, dead_letters, source).with_metrics(Metrics::from_env());
+    lambda::run(processor).await
 }

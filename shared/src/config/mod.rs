@@ -17,10 +17,12 @@ pub enum ConfigError {
     #[error("{name} is invalid: {reason}")]
     Invalid { name: &'static str, reason: String },
     #[error(
-        "neither {EVENTS_API_SECRETS} nor {EVENT_PLATFORM_SECRETS} is set: \
+        "neither {EVENTS_API_SECRETS} nor {EVENT_PLATFORM_SECRETS} (nor {SECRETS_ARN}) is set: \
          give at least one route its comma-separated secrets"
     )]
     NoSecrets,
+    #[error("the secret {SECRETS_ARN} names could not be used: {0}")]
+    Secret(String),
 }
 
 /// Reads one variable; blank counts as unset.

@@ -5,6 +5,10 @@ pub const QUEUE_URL: &str = "QUEUE_URL";
 pub const EVENTS_API_SECRETS: &str = "EVENTS_API_SECRETS";
 pub const EVENT_PLATFORM_SECRETS: &str = "EVENT_PLATFORM_SECRETS";
 pub const EVENTS_API_TOLERANCE_SECS: &str = "EVENTS_API_TOLERANCE_SECS";
+pub const SECRETS_ARN: &str = "SECRETS_ARN";
+pub const SECRETS_REFRESH_SECS: &str = "SECRETS_REFRESH_SECS";
+
+pub const DEFAULT_SECRETS_REFRESH_SECS: u64 = 300;
 
 pub const DEFAULT_TOLERANCE_SECS: u64 = 300;
 
@@ -15,6 +19,10 @@ pub struct ReceiverConfig {
     pub events_api_secrets: Secrets,
     pub event_platform_secrets: Secrets,
     pub events_api_tolerance_secs: u64,
+    /// A Secrets Manager secret holding both lists; when set, it replaces the
+    /// two variables and is reloaded every `secrets_refresh`.
+    pub secrets_arn: Option<String>,
+    pub secrets_refresh: std::time::Duration,
 }
 
 impl ReceiverConfig {
@@ -37,9 +45,16 @@ impl ReceiverConfig {
         };
         let events_api_secrets = secrets(EVENTS_API_SECRETS);
         let event_platform_secrets = secrets(EVENT_PLATFORM_SECRETS);
-        if events_api_secrets.is_empty() && event_platform_secrets.is_empty() {
+        let secrets_arn = read(&lookup, SECRETS_ARN);
+        if secrets_arn.is_none() && events_api_secrets.is_empty() && event_platform_secrets.is_empty() {
             return Err(ConfigError::NoSecrets);
         }
+        let refresh_secs = number(
+            &lookup,
+            SECRETS_REFRESH_SECS,
+            DEFAULT_SECRETS_REFRESH_SECS,
+            "a whole number of seconds",
+        )?;
         let events_api_tolerance_secs = number(
             &lookup,
             EVENTS_API_TOLERANCE_SECS,
@@ -51,6 +66,8 @@ impl ReceiverConfig {
             events_api_secrets,
             event_platform_secrets,
             events_api_tolerance_secs,
+            secrets_arn,
+            secrets_refresh: std::time::Duration::from_secs(refresh_secs.max(1)),
         })
     }
 }

@@ -18,6 +18,7 @@ use tracing::{Instrument, info, info_span, warn};
 
 use crate::config::ProcessorConfig;
 use crate::event::{PimEvent, parse_envelope};
+use crate::metrics::{self, Metrics};
 use crate::queue::{QueueSender, VisibilityChange, VisibilityChanger, deliver};
 use backoff::backoff;
 use dead_letter::dead_letter_message;
@@ -86,6 +87,7 @@ pub struct Processor<H, D, V> {
     visibility: V,
     concurrency: usize,
     backoff_cap: Duration,
+    metrics: Metrics,
 }
 
 impl<H: EventHandler, D: QueueSender, V: VisibilityChanger> Processor<H, D, V> {
@@ -97,7 +99,13 @@ impl<H: EventHandler, D: QueueSender, V: VisibilityChanger> Processor<H, D, V> {
             visibility,
             concurrency: config.concurrency.max(1),
             backoff_cap: config.backoff_cap,
+            metrics: Metrics::disabled(),
         }
+    }
+
+    pub fn with_metrics(mut self, metrics: Metrics) -> Processor<H, D, V> {
+        self.metrics = metrics;
+        self
     }
 
     pub fn handler(&self) -> &H {
@@ -135,6 +143,7 @@ impl<H: EventHandler, D: QueueSender, V: VisibilityChanger> Processor<H, D, V> {
         for (record, disposition) in records.iter().zip(&dispositions) {
             log_disposition(record, disposition);
         }
+        self.count(&dispositions);
         dispositions
     }
 
@@ -254,6 +263,22 @@ impl<H: EventHandler, D: QueueSender, V: VisibilityChanger> Processor<H, D, V> {
                 Err(_) => warn!("visibility change timed out; retries come back sooner"),
             }
         }
+    }
+}
+
+impl<H, D, V> Processor<H, D, V> {
+    fn count(&self, dispositions: &[Disposition]) {
+        let count = |name: &str| dispositions.iter().filter(|d| d.name() == name).count() as u64;
+        let record = metrics::Record {
+            dimensions: vec![],
+            counts: vec![
+                ("EventsProcessed", count("done")),
+                ("EventsRetried", count("retried")),
+                ("EventsDeadLettered", count("dead_lettered")),
+                ("DeadLetterFailures", count("dead_letter_failed")),
+            ],
+        };
+        self.metrics.emit(&record, false);
     }
 }
 

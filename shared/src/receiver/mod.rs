@@ -6,6 +6,7 @@ pub mod body;
 pub mod lambda;
 pub mod rejection;
 pub mod route;
+pub mod secrets;
 pub mod signature;
 
 use std::time::{Duration, SystemTime};
@@ -16,10 +17,12 @@ use tracing::{Instrument, debug, info, info_span, warn};
 
 use crate::Protocol;
 use crate::config::ReceiverConfig;
+use crate::metrics::{self, Metrics};
 use crate::queue::message::format_timestamp;
 use crate::queue::{OutboundMessage, QueueSender, deliver_all};
 use body::split_events;
 pub use rejection::Rejection;
+use secrets::{RouteSecrets, SecretStore};
 use signature::{Secrets, SignatureError};
 
 /// What to send back. `body` is `None` for `HEAD`.
@@ -30,10 +33,10 @@ pub struct Reply {
 }
 
 pub struct Receiver<Q> {
-    events_api_secrets: Secrets,
-    event_platform_secrets: Secrets,
+    secrets: SecretStore,
     tolerance_secs: u64,
     queue: Q,
+    metrics: Metrics,
 }
 
 /// A verified request's events as queue messages, split by whether SQS can take them.
@@ -54,12 +57,27 @@ struct Handled {
 
 impl<Q: QueueSender> Receiver<Q> {
     pub fn new(config: &ReceiverConfig, queue: Q) -> Receiver<Q> {
+        let secrets = RouteSecrets {
+            events_api: config.events_api_secrets.clone(),
+            event_platform: config.event_platform_secrets.clone(),
+        };
         Receiver {
-            events_api_secrets: config.events_api_secrets.clone(),
-            event_platform_secrets: config.event_platform_secrets.clone(),
+            secrets: SecretStore::fixed(secrets),
             tolerance_secs: config.events_api_tolerance_secs,
             queue,
+            metrics: Metrics::disabled(),
         }
+    }
+
+    /// Secrets from a reloading source (Secrets Manager) instead of the config.
+    pub fn with_secrets(mut self, secrets: SecretStore) -> Receiver<Q> {
+        self.secrets = secrets;
+        self
+    }
+
+    pub fn with_metrics(mut self, metrics: Metrics) -> Receiver<Q> {
+        self.metrics = metrics;
+        self
     }
 
     pub fn queue(&self) -> &Q {
@@ -106,7 +124,8 @@ impl<Q: QueueSender> Receiver<Q> {
         let Some(protocol) = route::resolve(path) else {
             return rejected(None, Rejection::NotFound, 0);
         };
-        let secrets = self.secrets(protocol);
+        let secrets = self.secrets.current();
+        let secrets = secrets.for_protocol(protocol);
         if secrets.is_empty() {
             return rejected(Some(protocol), Rejection::RouteNotConfigured(protocol), 0);
         }
@@ -120,10 +139,16 @@ impl<Q: QueueSender> Receiver<Q> {
             _ => return rejected(Some(protocol), Rejection::MethodNotAllowed, 0),
         }
 
-        let prepared = match self.prepare(protocol, headers, body, now) {
+        let prepared = match self.prepare_with(secrets, protocol, headers, body, now) {
             Ok(prepared) => prepared,
-            Err(rejection) => return rejected(Some(protocol), rejection, 0),
+            Err(rejection) => {
+                if matches!(rejection, Rejection::Unauthorized(_)) {
+                    self.count(protocol, None, &[("SignatureFailures", 1)]);
+                }
+                return rejected(Some(protocol), rejection, 0);
+            }
         };
+        self.count_received(protocol, &prepared);
         let Prepared {
             messages,
             oversized,
@@ -141,6 +166,7 @@ impl<Q: QueueSender> Receiver<Q> {
 
         match deliver_all(&self.queue, &messages, started + protocol.queue_budget()).await {
             Ok(message_ids) => {
+                self.count(protocol, None, &[("EventsQueued", message_ids.len() as u64)]);
                 for (message, message_id) in messages.iter().zip(&message_ids) {
                     debug!(
                         event_id = message.event_id.as_deref(),
@@ -151,6 +177,7 @@ impl<Q: QueueSender> Receiver<Q> {
                 }
             }
             Err(error) => {
+                self.count(protocol, None, &[("QueueFailures", error.undelivered as u64)]);
                 warn!(route = protocol.as_str(), reason = %error, "events not queued");
                 return rejected(Some(protocol), error.into(), events);
             }
@@ -180,8 +207,23 @@ impl<Q: QueueSender> Receiver<Q> {
         body: &[u8],
         now: SystemTime,
     ) -> Result<Prepared, Rejection> {
-        if let Err(error) = self.verify(protocol, headers, body, now) {
+        let secrets = self.secrets.current();
+        self.prepare_with(secrets.for_protocol(protocol), protocol, headers, body, now)
+    }
+
+    fn prepare_with(
+        &self,
+        secrets: &Secrets,
+        protocol: Protocol,
+        headers: &HeaderMap,
+        body: &[u8],
+        now: SystemTime,
+    ) -> Result<Prepared, Rejection> {
+        if let Err(error) = self.verify(secrets, protocol, headers, body, now) {
             warn!(route = protocol.as_str(), reason = %error, "signature rejected");
+            if error == SignatureError::Mismatch {
+                self.secrets.signature_mismatched();
+            }
             return Err(error.into());
         }
         if protocol == Protocol::EventsApi && body.is_empty() {
@@ -201,15 +243,9 @@ impl<Q: QueueSender> Receiver<Q> {
         })
     }
 
-    fn secrets(&self, protocol: Protocol) -> &Secrets {
-        match protocol {
-            Protocol::EventsApi => &self.events_api_secrets,
-            Protocol::EventPlatform => &self.event_platform_secrets,
-        }
-    }
-
     fn verify(
         &self,
+        secrets: &Secrets,
         protocol: Protocol,
         headers: &HeaderMap,
         body: &[u8],
@@ -218,7 +254,7 @@ impl<Q: QueueSender> Receiver<Q> {
         let header = |name: &str| headers.get(name).map(|value| value.as_bytes());
         match protocol {
             Protocol::EventsApi => signature::verify_events_api(
-                &self.events_api_secrets,
+                secrets,
                 header(signature::EVENTS_API_TIMESTAMP),
                 header(signature::EVENTS_API_SIGNATURE),
                 body,
@@ -226,12 +262,41 @@ impl<Q: QueueSender> Receiver<Q> {
                 self.tolerance_secs,
             ),
             Protocol::EventPlatform => signature::verify_event_platform(
-                &self.event_platform_secrets,
+                secrets,
                 header(signature::EVENT_PLATFORM_PRIMARY),
                 header(signature::EVENT_PLATFORM_SECONDARY),
                 header(signature::EVENT_PLATFORM_ALGORITHM),
                 body,
             ),
+        }
+    }
+}
+
+impl<Q> Receiver<Q> {
+    fn count(&self, protocol: Protocol, event_type: Option<&str>, counts: &[(&'static str, u64)]) {
+        let mut dimensions = vec![("Protocol", protocol.as_str())];
+        if let Some(event_type) = event_type {
+            dimensions.push(("EventType", event_type));
+        }
+        let record = metrics::Record {
+            dimensions,
+            counts: counts.to_vec(),
+        };
+        self.metrics.emit(&record, false);
+    }
+
+    /// Events received, by type: usually one type per request.
+    fn count_received(&self, protocol: Protocol, prepared: &Prepared) {
+        let mut by_type: Vec<(&str, u64)> = Vec::new();
+        for message in prepared.messages.iter().chain(&prepared.oversized) {
+            let event_type = message.event_type.as_deref().unwrap_or("unknown");
+            match by_type.iter_mut().find(|(t, _)| *t == event_type) {
+                Some((_, count)) => *count += 1,
+                None => by_type.push((event_type, 1)),
+            }
+        }
+        for (event_type, count) in by_type {
+            self.count(protocol, Some(event_type), &[("EventsReceived", count)]);
         }
     }
 }
