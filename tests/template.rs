@@ -1,0 +1,361 @@
+//! What the linters do not check in template.yaml: the operational judgement.
+
+use std::collections::BTreeSet;
+
+use serde_yaml::Value;
+use serde_yaml::value::TaggedValue;
+
+fn template() -> Value {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml");
+    let text = std::fs::read_to_string(path).expect("template.yaml");
+    serde_yaml::from_str(&text).expect("template.yaml is YAML")
+}
+
+fn resource<'a>(template: &'a Value, name: &str) -> &'a Value {
+    let resource = &template["Resources"][name];
+    assert!(!resource.is_null(), "resource {name} is missing");
+    resource
+}
+
+fn properties<'a>(template: &'a Value, name: &str) -> &'a Value {
+    &resource(template, name)["Properties"]
+}
+
+/// `!Ref X` or `!GetAtt X.Y` as ("Ref", "X") / ("GetAtt", "X.Y").
+fn intrinsic(value: &Value) -> Option<(String, String)> {
+    match value {
+        Value::Tagged(tagged) => {
+            let TaggedValue { tag, value } = tagged.as_ref();
+            Some((
+                tag.to_string().trim_start_matches('!').to_owned(),
+                value.as_str()?.to_owned(),
+            ))
+        }
+        _ => None,
+    }
+}
+
+fn number(value: &Value) -> u64 {
+    value
+        .as_u64()
+        .unwrap_or_else(|| panic!("{value:?} is not a number"))
+}
+
+/// Every (action, resource) pair of a function's inline policy statements.
+fn permissions(template: &Value, function: &str) -> Vec<(String, Value)> {
+    let mut pairs = Vec::new();
+    for policy in properties(template, function)["Policies"]
+        .as_sequence()
+        .expect("Policies")
+    {
+        for statement in policy["Statement"].as_sequence().expect("Statement list") {
+            assert_eq!(statement["Effect"], "Allow");
+            let actions = match &statement["Action"] {
+                Value::String(action) => vec![action.clone()],
+                Value::Sequence(actions) => actions
+                    .iter()
+                    .map(|a| a.as_str().expect("action").to_owned())
+                    .collect(),
+                other => panic!("odd Action {other:?}"),
+            };
+            for action in actions {
+                pairs.push((action, statement["Resource"].clone()));
+            }
+        }
+    }
+    pairs
+}
+
+#[test]
+fn the_processor_reports_partial_batch_failures_spelled_as_lambda_expects() {
+    let template = template();
+    let event = &properties(&template, "ProcessorFunction")["Events"]["Queue"];
+    assert_eq!(event["Type"], "SQS");
+    assert_eq!(
+        intrinsic(&event["Properties"]["Queue"]),
+        Some(("GetAtt".into(), "EventQueue.Arn".into()))
+    );
+    let types: Vec<&str> = event["Properties"]["FunctionResponseTypes"]
+        .as_sequence()
+        .expect("list")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert_eq!(types, ["ReportBatchItemFailures"]);
+    assert!(!event["Properties"]["ScalingConfig"]["MaximumConcurrency"].is_null());
+}
+
+#[test]
+fn the_visibility_timeout_is_at_least_six_times_the_processor_timeout() {
+    let template = template();
+    let visibility = number(&properties(&template, "EventQueue")["VisibilityTimeout"]);
+    let timeout = number(&properties(&template, "ProcessorFunction")["Timeout"]);
+    assert!(
+        visibility >= 6 * timeout,
+        "visibility {visibility} s < 6 x {timeout} s"
+    );
+}
+
+#[test]
+fn the_queue_dead_letters_after_max_receive_count_and_keeps_events_long_enough() {
+    let template = template();
+    let queue = properties(&template, "EventQueue");
+    let redrive = &queue["RedrivePolicy"];
+    assert_eq!(
+        intrinsic(&redrive["deadLetterTargetArn"]),
+        Some(("GetAtt".into(), "DeadLetterQueue.Arn".into()))
+    );
+    assert_eq!(
+        intrinsic(&redrive["maxReceiveCount"]),
+        Some(("Ref".into(), "MaxReceiveCount".into()))
+    );
+    assert_eq!(number(&template["Parameters"]["MaxReceiveCount"]["Default"]), 5);
+    assert_eq!(number(&queue["MaximumMessageSize"]), 1_048_576);
+    assert_eq!(number(&queue["MessageRetentionPeriod"]), 4 * 24 * 3600);
+    assert_eq!(queue["SqsManagedSseEnabled"], true);
+
+    let dlq = properties(&template, "DeadLetterQueue");
+    assert_eq!(number(&dlq["MessageRetentionPeriod"]), 14 * 24 * 3600);
+    assert_eq!(
+        number(&dlq["MaximumMessageSize"]),
+        1_048_576,
+        "a dead letter is as big as the event"
+    );
+    assert_eq!(dlq["SqsManagedSseEnabled"], true);
+    assert_eq!(dlq["RedriveAllowPolicy"]["redrivePermission"], "byQueue");
+    let source = intrinsic(&dlq["RedriveAllowPolicy"]["sourceQueueArns"][0])
+        .expect("!Sub")
+        .1;
+    let queue_name = intrinsic(&queue["QueueName"]).expect("!Sub").1;
+    assert!(
+        source.ends_with(&queue_name),
+        "redrive allow names {source}, the queue is {queue_name}"
+    );
+}
+
+#[test]
+fn each_function_has_only_the_permissions_it_needs_and_no_wildcards() {
+    let template = template();
+    for function in ["ReceiverFunction", "ProcessorFunction"] {
+        for (action, resource) in permissions(&template, function) {
+            assert!(!action.contains('*'), "{function}: wildcard action {action}");
+            assert_ne!(
+                resource,
+                Value::String("*".into()),
+                "{function}: {action} on every resource"
+            );
+        }
+    }
+    let receiver: BTreeSet<(String, Option<(String, String)>)> = permissions(&template, "ReceiverFunction")
+        .into_iter()
+        .map(|(a, r)| (a, intrinsic(&r)))
+        .collect();
+    assert_eq!(
+        receiver,
+        BTreeSet::from([
+            (
+                "sqs:SendMessage".into(),
+                Some(("GetAtt".into(), "EventQueue.Arn".into()))
+            ),
+            (
+                "secretsmanager:GetSecretValue".into(),
+                Some(("Ref".into(), "AkeneoSigningSecrets".into()))
+            ),
+        ])
+    );
+    let processor: BTreeSet<(String, Option<(String, String)>)> = permissions(&template, "ProcessorFunction")
+        .into_iter()
+        .map(|(a, r)| (a, intrinsic(&r)))
+        .collect();
+    let on_queue = |action: &str| {
+        (
+            action.to_owned(),
+            Some(("GetAtt".to_owned(), "EventQueue.Arn".to_owned())),
+        )
+    };
+    assert_eq!(
+        processor,
+        BTreeSet::from([
+            on_queue("sqs:ReceiveMessage"),
+            on_queue("sqs:DeleteMessage"),
+            on_queue("sqs:ChangeMessageVisibility"),
+            on_queue("sqs:GetQueueAttributes"),
+            (
+                "sqs:SendMessage".into(),
+                Some(("GetAtt".into(), "DeadLetterQueue.Arn".into()))
+            ),
+        ])
+    );
+}
+
+#[test]
+fn functions_are_built_from_this_workspace_and_read_the_variables_the_code_reads() {
+    let template = template();
+    let globals = &template["Globals"]["Function"];
+    assert_eq!(globals["Runtime"], "provided.al2023");
+    assert_eq!(globals["Handler"], "bootstrap");
+    for (function, binary) in [
+        ("ReceiverFunction", "receiver"),
+        ("ProcessorFunction", "processor"),
+    ] {
+        let metadata = &resource(&template, function)["Metadata"];
+        assert_eq!(metadata["BuildMethod"], "rust-cargolambda");
+        assert_eq!(metadata["BuildProperties"]["Binary"], binary);
+        let manifest = format!("{}/../functions/{binary}/Cargo.toml", env!("CARGO_MANIFEST_DIR"));
+        let manifest = std::fs::read_to_string(&manifest).expect("function crate");
+        assert!(
+            manifest.contains(&format!("name = \"{binary}\"")),
+            "{binary} is not a workspace binary"
+        );
+        assert_eq!(
+            properties(&template, function)["LoggingConfig"]["LogFormat"],
+            "JSON"
+        );
+    }
+
+    let variables = |function: &str| -> BTreeSet<String> {
+        properties(&template, function)["Environment"]["Variables"]
+            .as_mapping()
+            .expect("variables")
+            .keys()
+            .map(|k| k.as_str().expect("name").to_owned())
+            .collect()
+    };
+    use shared::config::*;
+    let receiver = variables("ReceiverFunction");
+    for name in [
+        QUEUE_URL,
+        SECRETS_ARN,
+        SECRETS_REFRESH_SECS,
+        EVENTS_API_TOLERANCE_SECS,
+        shared::metrics::NAMESPACE_VARIABLE,
+    ] {
+        assert!(receiver.contains(name), "receiver lacks {name}");
+    }
+    let processor = variables("ProcessorFunction");
+    for name in [
+        QUEUE_URL,
+        DEAD_LETTER_QUEUE_URL,
+        PROCESSOR_CONCURRENCY,
+        BACKOFF_CAP_SECS,
+    ] {
+        assert!(processor.contains(name), "processor lacks {name}");
+    }
+}
+
+#[test]
+fn the_receiver_is_public_and_its_timeout_fits_the_protocol_deadlines() {
+    let template = template();
+    let receiver = properties(&template, "ReceiverFunction");
+    assert_eq!(receiver["FunctionUrlConfig"]["AuthType"], "NONE");
+    let timeout = number(&receiver["Timeout"]);
+    let budget = shared::Protocol::EventPlatform.queue_budget().as_secs();
+    assert!(
+        timeout > budget,
+        "the receiver must outlive its own {budget} s queue budget, has {timeout} s"
+    );
+    assert!(
+        timeout <= 10,
+        "a request Akeneo gave up on long ago should not keep running"
+    );
+    assert_eq!(template["Parameters"]["EventsApiSecrets"]["NoEcho"], true);
+    assert_eq!(template["Parameters"]["EventPlatformSecrets"]["NoEcho"], true);
+}
+
+#[test]
+fn alarms_watch_the_failures_that_lose_or_delay_events_and_notify_the_topic() {
+    let template = template();
+    let mut watched = BTreeSet::new();
+    for (name, resource) in template["Resources"].as_mapping().expect("resources") {
+        if resource["Type"] != "AWS::CloudWatch::Alarm" {
+            continue;
+        }
+        let alarm = &resource["Properties"];
+        assert_eq!(
+            intrinsic(&alarm["AlarmActions"][0]),
+            Some(("Ref".into(), "AlarmTopic".into())),
+            "{name:?} notifies nobody"
+        );
+        let dimension = intrinsic(&alarm["Dimensions"][0]["Value"])
+            .map(|(_, v)| v)
+            .unwrap_or_default();
+        watched.insert((
+            alarm["MetricName"].as_str().expect("metric").to_owned(),
+            dimension,
+        ));
+    }
+    for expected in [
+        ("ApproximateNumberOfMessagesVisible", "DeadLetterQueue.QueueName"),
+        ("ApproximateAgeOfOldestMessage", "EventQueue.QueueName"),
+        ("Url5xxCount", "ReceiverFunction"),
+        ("Errors", "ReceiverFunction"),
+        ("Errors", "ProcessorFunction"),
+        ("Throttles", "ProcessorFunction"),
+    ] {
+        assert!(
+            watched.contains(&(expected.0.to_owned(), expected.1.to_owned())),
+            "no alarm on {expected:?}"
+        );
+    }
+}
+
+#[test]
+fn outputs_give_both_request_urls_the_queues_and_the_dashboard() {
+    let template = template();
+    let outputs = &template["Outputs"];
+    for (output, suffix) in [
+        ("EventsApiRequestUrl", "events-api"),
+        ("EventPlatformRequestUrl", "event-platform"),
+    ] {
+        let url = intrinsic(&outputs[output]["Value"]).expect("!Sub").1;
+        assert_eq!(url, format!("${{ReceiverFunctionUrl.FunctionUrl}}{suffix}"));
+        assert_eq!(
+            shared::Protocol::from_name(suffix).map(|p| p.path()),
+            Some(format!("/{suffix}").as_str())
+        );
+    }
+    assert_eq!(
+        intrinsic(&outputs["QueueUrl"]["Value"]),
+        Some(("Ref".into(), "EventQueue".into()))
+    );
+    assert_eq!(
+        intrinsic(&outputs["DeadLetterQueueUrl"]["Value"]),
+        Some(("Ref".into(), "DeadLetterQueue".into()))
+    );
+    assert!(
+        intrinsic(&outputs["DashboardUrl"]["Value"])
+            .expect("!Sub")
+            .1
+            .contains("#dashboards:name=${Dashboard}")
+    );
+}
+
+#[test]
+fn the_dashboard_body_is_json_and_shows_every_custom_metric() {
+    let template = template();
+    let body = match &properties(&template, "Dashboard")["DashboardBody"] {
+        Value::Tagged(tagged) => tagged.value[0].as_str().expect("body").to_owned(),
+        other => panic!("DashboardBody is not a !Sub: {other:?}"),
+    };
+    let mut substituted = String::new();
+    let mut rest = body.as_str();
+    while let Some(start) = rest.find("${") {
+        substituted.push_str(&rest[..start]);
+        let end = rest[start..].find('}').expect("closing brace") + start;
+        substituted.push_str("X");
+        rest = &rest[end + 1..];
+    }
+    substituted.push_str(rest);
+    let parsed: serde_json::Value = serde_json::from_str(&substituted).expect("dashboard JSON");
+    assert!(parsed["widgets"].as_array().is_some_and(|w| w.len() >= 6));
+    for metric in [
+        "EventsReceived",
+        "EventsQueued",
+        "SignatureFailures",
+        "EventsProcessed",
+        "EventsRetried",
+        "EventsDeadLettered",
+    ] {
+        assert!(body.contains(metric), "dashboard lacks {metric}");
+    }
+}
