@@ -342,7 +342,7 @@ fn the_dashboard_body_is_json_and_shows_every_custom_metric() {
     while let Some(start) = rest.find("${") {
         substituted.push_str(&rest[..start]);
         let end = rest[start..].find('}').expect("closing brace") + start;
-        substituted.push_str("X");
+        substituted.push('X');
         rest = &rest[end + 1..];
     }
     substituted.push_str(rest);
