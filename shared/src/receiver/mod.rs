@@ -13,7 +13,7 @@ use std::time::{Duration, SystemTime};
 
 use http::{HeaderMap, Method, StatusCode};
 use tokio::time::Instant;
-use tracing::{Instrument, debug, info, info_span, warn};
+use tracing::{Instrument, info, info_span, warn};
 
 use crate::Protocol;
 use crate::config::ReceiverConfig;
@@ -168,7 +168,7 @@ impl<Q: QueueSender> Receiver<Q> {
             Ok(message_ids) => {
                 self.count(protocol, None, &[("EventsQueued", message_ids.len() as u64)]);
                 for (message, message_id) in messages.iter().zip(&message_ids) {
-                    debug!(
+                    info!(
                         event_id = message.event_id.as_deref(),
                         event_type = message.event_type.as_deref(),
                         message_id = message_id.as_str(),
