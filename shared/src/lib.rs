@@ -7,6 +7,7 @@
 pub mod aws;
 pub mod config;
 pub mod event;
+pub mod local;
 pub mod metrics;
 pub mod observability;
 pub mod processor;

@@ -1,5 +1,6 @@
 //! AWS edges: SDK configuration and the SQS adapter.
 
+pub mod redrive;
 pub mod secrets;
 pub mod sqs;
 

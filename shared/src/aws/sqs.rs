@@ -3,12 +3,14 @@
 use std::time::Duration;
 
 use aws_config::SdkConfig;
-use aws_sdk_sqs::Client;
+pub use aws_sdk_sqs::Client;
 use aws_sdk_sqs::error::DisplayErrorContext;
 use aws_sdk_sqs::types::{
-    ChangeMessageVisibilityBatchRequestEntry, MessageAttributeValue, SendMessageBatchRequestEntry,
+    ChangeMessageVisibilityBatchRequestEntry, DeleteMessageBatchRequestEntry, Message, MessageAttributeValue,
+    MessageSystemAttributeName, SendMessageBatchRequestEntry,
 };
 
+use crate::processor::Record;
 use crate::queue::{
     BatchEntry, BatchReport, FailedEntry, QueueSender, QueuedEntry, SendError, VisibilityChange,
     VisibilityChanger,
@@ -143,5 +145,79 @@ impl VisibilityChanger for SqsQueue {
                 detail: DisplayErrorContext(&error).to_string(),
             })?;
         Ok(output.failed.into_iter().map(|failed| failed.id).collect())
+    }
+}
+
+impl crate::local::QueueSource for SqsQueue {
+    async fn receive(&self, max: usize, wait: Duration) -> Result<Vec<Record>, SendError> {
+        let output = self
+            .client
+            .receive_message()
+            .queue_url(&self.queue_url)
+            .max_number_of_messages(i32::try_from(max.clamp(1, 10)).unwrap_or(10))
+            .wait_time_seconds(i32::try_from(wait.as_secs().min(20)).unwrap_or(20))
+            .message_attribute_names("All")
+            .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
+            .send()
+            .await
+            .map_err(|error| SendError {
+                detail: DisplayErrorContext(&error).to_string(),
+            })?;
+        Ok(output
+            .messages
+            .unwrap_or_default()
+            .into_iter()
+            .map(record_from_message)
+            .collect())
+    }
+
+    async fn delete(&self, receipt_handles: &[&str]) -> Result<(), SendError> {
+        for chunk in receipt_handles.chunks(10) {
+            let entries = chunk
+                .iter()
+                .enumerate()
+                .map(|(i, receipt)| {
+                    DeleteMessageBatchRequestEntry::builder()
+                        .id(i.to_string())
+                        .receipt_handle(*receipt)
+                        .build()
+                        .map_err(invalid)
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            self.client
+                .delete_message_batch()
+                .queue_url(&self.queue_url)
+                .set_entries(Some(entries))
+                .send()
+                .await
+                .map_err(|error| SendError {
+                    detail: DisplayErrorContext(&error).to_string(),
+                })?;
+        }
+        Ok(())
+    }
+}
+
+/// A received SQS message as the processor sees it (what the event source
+/// mapping would hand over).
+pub fn record_from_message(message: Message) -> Record {
+    let receive_count = message
+        .attributes
+        .as_ref()
+        .and_then(|a| a.get(&MessageSystemAttributeName::ApproximateReceiveCount))
+        .and_then(|count| count.parse().ok())
+        .unwrap_or(1);
+    let attributes = message
+        .message_attributes
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|(name, value)| value.string_value.map(|text| (name, text)))
+        .collect();
+    Record {
+        message_id: message.message_id.unwrap_or_default(),
+        receipt_handle: message.receipt_handle,
+        body: message.body,
+        receive_count,
+        attributes,
     }
 }

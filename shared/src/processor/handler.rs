@@ -45,6 +45,8 @@ impl EventHandler for LoggingHandler {
             code = event.keys.code.as_deref(),
             author = event.author.as_ref().map(|a| a.identifier.as_str()),
             occurred_at = event.occurred_at.map(|t| t.to_string()),
+            // Identifies the exact bytes handled, without logging the payload.
+            raw_sha256 = hex::encode(ring::digest::digest(&ring::digest::SHA256, event.raw.get().as_bytes())),
             "event received"
         );
         Outcome::Done

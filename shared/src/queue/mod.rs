@@ -71,3 +71,21 @@ pub trait QueueSender: Send + Sync {
         entries: &'a [BatchEntry<'a>],
     ) -> impl Future<Output = Result<BatchReport, SendError>> + Send + 'a;
 }
+
+impl<T: QueueSender> QueueSender for std::sync::Arc<T> {
+    fn send_batch<'a>(
+        &'a self,
+        entries: &'a [BatchEntry<'a>],
+    ) -> impl Future<Output = Result<BatchReport, SendError>> + Send + 'a {
+        (**self).send_batch(entries)
+    }
+}
+
+impl<T: VisibilityChanger> VisibilityChanger for std::sync::Arc<T> {
+    fn change_visibility<'a>(
+        &'a self,
+        changes: &'a [VisibilityChange<'a>],
+    ) -> impl Future<Output = Result<Vec<String>, SendError>> + Send + 'a {
+        (**self).change_visibility(changes)
+    }
+}
