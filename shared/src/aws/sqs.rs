@@ -71,9 +71,7 @@ impl QueueSender for SqsQueue {
             .set_entries(Some(entries))
             .send()
             .await
-            .map_err(|error| SendError {
-                detail: DisplayErrorContext(&error).to_string(),
-            })?;
+            .map_err(sdk_error)?;
         Ok(BatchReport {
             queued: output
                 .successful
@@ -111,6 +109,13 @@ fn to_sqs_entry(entry: &BatchEntry<'_>) -> Result<SendMessageBatchRequestEntry, 
     builder.build().map_err(invalid)
 }
 
+/// The SDK's error with its causes, for logs; callers never show it to clients.
+fn sdk_error<E: std::error::Error + 'static>(error: aws_sdk_sqs::error::SdkError<E>) -> SendError {
+    SendError {
+        detail: DisplayErrorContext(&error).to_string(),
+    }
+}
+
 fn invalid(error: aws_sdk_sqs::error::BuildError) -> SendError {
     SendError {
         detail: format!("could not build the SQS request: {error}"),
@@ -141,9 +146,7 @@ impl VisibilityChanger for SqsQueue {
             .set_entries(Some(entries))
             .send()
             .await
-            .map_err(|error| SendError {
-                detail: DisplayErrorContext(&error).to_string(),
-            })?;
+            .map_err(sdk_error)?;
         Ok(output.failed.into_iter().map(|failed| failed.id).collect())
     }
 }
@@ -160,9 +163,7 @@ impl crate::local::QueueSource for SqsQueue {
             .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
             .send()
             .await
-            .map_err(|error| SendError {
-                detail: DisplayErrorContext(&error).to_string(),
-            })?;
+            .map_err(sdk_error)?;
         Ok(output
             .messages
             .unwrap_or_default()
@@ -190,9 +191,7 @@ impl crate::local::QueueSource for SqsQueue {
                 .set_entries(Some(entries))
                 .send()
                 .await
-                .map_err(|error| SendError {
-                    detail: DisplayErrorContext(&error).to_string(),
-                })?;
+                .map_err(sdk_error)?;
         }
         Ok(())
     }
@@ -204,20 +203,17 @@ pub fn record_from_message(message: Message) -> Record {
     let receive_count = message
         .attributes
         .as_ref()
-        .and_then(|a| a.get(&MessageSystemAttributeName::ApproximateReceiveCount))
-        .and_then(|count| count.parse().ok())
-        .unwrap_or(1);
+        .and_then(|a| a.get(&MessageSystemAttributeName::ApproximateReceiveCount));
     let attributes = message
         .message_attributes
         .unwrap_or_default()
         .into_iter()
-        .filter_map(|(name, value)| value.string_value.map(|text| (name, text)))
-        .collect();
-    Record {
-        message_id: message.message_id.unwrap_or_default(),
-        receipt_handle: message.receipt_handle,
-        body: message.body,
+        .map(|(n, v)| (n, v.string_value));
+    Record::received(
+        message.message_id,
+        message.receipt_handle,
+        message.body,
         receive_count,
         attributes,
-    }
+    )
 }

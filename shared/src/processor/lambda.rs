@@ -65,21 +65,16 @@ where
 }
 
 pub fn record_from_sqs(message: SqsMessage) -> Record {
-    let receive_count = message
-        .attributes
-        .get("ApproximateReceiveCount")
-        .and_then(|count| count.parse().ok())
-        .unwrap_or(1);
+    let receive_count = message.attributes.get("ApproximateReceiveCount");
     let attributes = message
         .message_attributes
-        .into_iter()
-        .filter_map(|(name, value)| value.string_value.map(|text| (name, text)))
-        .collect();
-    Record {
-        message_id: message.message_id.unwrap_or_default(),
-        receipt_handle: message.receipt_handle,
-        body: message.body,
+        .iter()
+        .map(|(n, v)| (n.clone(), v.string_value.clone()));
+    Record::received(
+        message.message_id,
+        message.receipt_handle,
+        message.body,
         receive_count,
         attributes,
-    }
+    )
 }

@@ -40,6 +40,29 @@ pub struct Record {
     pub attributes: HashMap<String, String>,
 }
 
+impl Record {
+    /// From what a receive answers, whichever API: a missing or unreadable
+    /// receive count counts as a first delivery; only string attributes are kept.
+    pub fn received(
+        message_id: Option<String>,
+        receipt_handle: Option<String>,
+        body: Option<String>,
+        receive_count: Option<&String>,
+        attributes: impl IntoIterator<Item = (String, Option<String>)>,
+    ) -> Record {
+        Record {
+            message_id: message_id.unwrap_or_default(),
+            receipt_handle,
+            body,
+            receive_count: receive_count.and_then(|count| count.parse().ok()).unwrap_or(1),
+            attributes: attributes
+                .into_iter()
+                .filter_map(|(name, value)| Some((name, value?)))
+                .collect(),
+        }
+    }
+}
+
 /// What became of one message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Disposition {
