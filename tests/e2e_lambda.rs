@@ -277,10 +277,7 @@ async fn the_real_binaries_relay_every_event_from_both_protocols_and_lose_none()
         &processor_log,
     );
 
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .build()
-        .expect("client");
+    let http = http_client(Duration::from_secs(30));
     let sent = send_requests(&http, port).await;
     // A message no receiver would write: the processor must dead-letter it at once.
     client

@@ -276,3 +276,13 @@ pub async fn queue_counts(client: &Client, queue_url: &str) -> (u64, u64) {
         count(ApproximateNumberOfMessagesNotVisible),
     )
 }
+
+/// An HTTP client for the tests. In a workspace build reqwest may carry the
+/// CLI's `rustls-no-provider` feature, so ring is installed first, as the CLI does.
+pub fn http_client(timeout: std::time::Duration) -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .build()
+        .expect("HTTP client")
+}
