@@ -7,13 +7,16 @@ use std::time::Duration;
 use aws_lambda_events::sqs::SqsEvent;
 use aws_sdk_sqs::Client;
 use aws_sdk_sqs::types::MessageAttributeValue;
-use relay_tests::*;
 use serde_json::Value;
-use shared::aws::sqs::SqsQueue;
-use shared::config::ProcessorConfig;
-use shared::event::PimEvent;
-use shared::processor::lambda::handle_sqs_event;
-use shared::processor::{EventHandler, Outcome, Processor};
+use shared::adapters::aws::sqs::SqsQueue;
+use shared::core::processor::{Processor, Settings};
+use shared::edges::lambda::sqs_event::handle_sqs_event;
+use shared::{EventHandler, Outcome, PimEvent};
+
+use crate::support::app::ReceiverApp;
+use crate::support::function_url::sqs_record;
+use crate::support::moto::{self, string_attribute};
+use crate::support::wait;
 
 /// Business logic scripted by the event id.
 struct Scripted;
@@ -31,72 +34,120 @@ impl EventHandler for Scripted {
 
 const EVENTS: [&str; 4] = ["fine", "retry-me", "reject-me", "panic-me"];
 
-/// Queues the four scripted events through the real receiver, plus two bodies
-/// no receiver would write.
-async fn fill(client: &Client, queue_url: &str) {
-    let sdk = shared::aws::sdk_config().await;
-    let config = shared::config::ReceiverConfig::from_lookup(|name| match name {
-        "QUEUE_URL" => Some(queue_url.to_owned()),
-        "EVENT_PLATFORM_SECRETS" => Some("s3cret".to_owned()),
-        _ => None,
-    })
-    .expect("receiver config");
-    let receiver = shared::receiver::Receiver::new(&config, SqsQueue::new(&sdk, queue_url));
-    for (n, id) in EVENTS.iter().enumerate() {
-        let body = format!(
-            r#"{{"specversion":"1.0","id":"{id}","type":"com.akeneo.pim.v1.product.updated","source":"pim","subject":"sub","time":"2024-02-22T17:31:0{n}Z","data":{{"product":{{"uuid":"uuid-{n}"}}}}}}"#
-        );
-        let headers = event_platform_headers(&["s3cret"], body.as_bytes());
-        let response = shared::receiver::lambda::respond(
-            &receiver,
-            &function_url_request("POST", "/event-platform", &headers, body.as_bytes(), false),
-        )
-        .await;
-        assert_eq!(response.status(), 200);
+/// A queue (with its DLQ) holding the four scripted events, queued by the real
+/// receiver, and two bodies no receiver writes; and the batch Lambda would
+/// hand over, with each message's name.
+struct MixedBatch {
+    sqs: Client,
+    queue_url: String,
+    dlq_url: String,
+    event: SqsEvent,
+    names: HashMap<String, String>,
+}
+
+impl MixedBatch {
+    async fn start(name: &str) -> MixedBatch {
+        let sqs = moto::sqs().await;
+        let (queue_url, dlq_url) = moto::create_queue_with_dlq(&sqs, name, 5).await;
+        let receiver =
+            ReceiverApp::with_queue(SqsQueue::new(&moto::sdk().await, &queue_url), queue_url.clone()).await;
+        for (n, id) in EVENTS.iter().enumerate() {
+            let body = format!(
+                r#"{{"specversion":"1.0","id":"{id}","type":"com.akeneo.pim.v1.product.updated","source":"pim","subject":"sub","time":"2024-02-22T17:31:0{n}Z","data":{{"product":{{"uuid":"uuid-{n}"}}}}}}"#
+            );
+            assert_eq!(receiver.post_event_platform(body.as_bytes()).await.status, 200);
+        }
+        for body in ["<not json>", r#"{"v":2,"protocol":"event-platform","event":{}}"#] {
+            let odd = MessageAttributeValue::builder()
+                .data_type("String")
+                .string_value("odd")
+                .build()
+                .expect("attribute");
+            sqs.send_message()
+                .queue_url(&queue_url)
+                .message_body(body)
+                .message_attributes("type", odd)
+                .send()
+                .await
+                .expect("send");
+        }
+        let (event, names) = receive_all(&sqs, &queue_url).await;
+        MixedBatch {
+            sqs,
+            queue_url,
+            dlq_url,
+            event,
+            names,
+        }
     }
-    for body in ["<not json>", r#"{"v":2,"protocol":"event-platform","event":{}}"#] {
-        client
-            .send_message()
-            .queue_url(queue_url)
-            .message_body(body)
-            .message_attributes(
-                "type",
-                MessageAttributeValue::builder()
-                    .data_type("String")
-                    .string_value("odd")
-                    .build()
-                    .expect("attribute"),
-            )
-            .send()
+
+    /// Runs the batch through `processor` as Lambda would, answering the names
+    /// of the messages reported failed, and deletes the others as Lambda does.
+    async fn handle(&self, processor: &Processor<Scripted, SqsQueue, SqsQueue>) -> Vec<String> {
+        let response = handle_sqs_event(processor, self.event.clone())
             .await
-            .expect("send");
+            .expect("a partial batch response");
+        let failed: Vec<String> = response
+            .batch_item_failures
+            .iter()
+            .map(|f| f.item_identifier.clone())
+            .collect();
+        for record in &self.event.records {
+            if !failed.contains(record.message_id.as_ref().expect("id")) {
+                let receipt = record.receipt_handle.clone().expect("handle");
+                self.sqs
+                    .delete_message()
+                    .queue_url(&self.queue_url)
+                    .receipt_handle(receipt)
+                    .send()
+                    .await
+                    .expect("delete");
+            }
+        }
+        let mut names: Vec<String> = failed.iter().map(|id| self.names[id].clone()).collect();
+        names.sort();
+        names
+    }
+
+    /// The dead letters by name, with their attributes and body.
+    async fn dead_letters(&self) -> Vec<(String, HashMap<String, String>, String)> {
+        let mut dead: Vec<_> = moto::drain(&self.sqs, &self.dlq_url)
+            .await
+            .iter()
+            .map(|m| {
+                let attributes = [
+                    "error_code",
+                    "error_message",
+                    "original_message_id",
+                    "receive_count",
+                    "type",
+                ]
+                .iter()
+                .filter_map(|name| string_attribute(m, name).map(|v| (name.to_string(), v)))
+                .collect::<HashMap<_, _>>();
+                let name = self.names[&attributes["original_message_id"]].clone();
+                (name, attributes, m.body.clone().unwrap_or_default())
+            })
+            .collect();
+        dead.sort_by(|a, b| a.0.cmp(&b.0));
+        dead
+    }
+
+    fn body_of(&self, name: &str) -> Option<&String> {
+        let record = self
+            .event
+            .records
+            .iter()
+            .find(|r| self.names[r.message_id.as_ref().expect("id")] == name)?;
+        record.body.as_ref()
     }
 }
 
-fn processor(
-    queue_url: &str,
-    dlq_url: &str,
-    sdk: &shared::aws::SdkConfig,
-) -> Processor<Scripted, SqsQueue, SqsQueue> {
-    let config = ProcessorConfig {
-        queue_url: queue_url.into(),
-        dead_letter_queue_url: dlq_url.into(),
-        concurrency: 4,
-        backoff_cap: Duration::from_secs(900),
-    };
-    Processor::new(
-        &config,
-        Scripted,
-        SqsQueue::new(sdk, dlq_url),
-        SqsQueue::new(sdk, queue_url),
-    )
-}
-
-/// Receives the whole batch (hidden for 1 s only) and hands it over as Lambda does.
-async fn receive_batch(client: &Client, queue_url: &str) -> (SqsEvent, HashMap<String, String>) {
+/// Receives all six messages (hidden for 1 s only) as the event Lambda would hand over.
+async fn receive_all(sqs: &Client, queue_url: &str) -> (SqsEvent, HashMap<String, String>) {
     let mut messages = Vec::new();
     while messages.len() < 6 {
-        let received = receive(client, queue_url, 1).await;
+        let received = moto::receive(sqs, queue_url, 1).await;
         assert!(
             !received.is_empty(),
             "only {} of 6 messages on the queue",
@@ -104,123 +155,115 @@ async fn receive_batch(client: &Client, queue_url: &str) -> (SqsEvent, HashMap<S
         );
         messages.extend(received);
     }
-    let mut names = HashMap::new();
-    for message in &messages {
-        let body = message.body.clone().unwrap_or_default();
-        let name = serde_json::from_str::<Value>(&body)
-            .ok()
-            .and_then(|v| v["id"].as_str().map(str::to_owned))
-            .unwrap_or_else(|| {
-                if body.starts_with('<') {
-                    "garbage".into()
-                } else {
-                    "version-2".into()
-                }
-            });
-        names.insert(message.message_id.clone().expect("id"), name);
-    }
+    let names = messages
+        .iter()
+        .map(|message| {
+            let body = message.body.clone().unwrap_or_default();
+            let name = serde_json::from_str::<Value>(&body)
+                .ok()
+                .and_then(|v| v["id"].as_str().map(str::to_owned))
+                .unwrap_or_else(|| {
+                    if body.starts_with('<') {
+                        "garbage".into()
+                    } else {
+                        "version-2".into()
+                    }
+                });
+            (message.message_id.clone().expect("id"), name)
+        })
+        .collect();
     let mut event = SqsEvent::default();
-    event.records = messages.iter().map(lambda_sqs_message).collect();
+    event.records = messages.iter().map(sqs_record).collect();
     (event, names)
 }
 
-/// Lambda deletes what the response does not name as failed.
-async fn delete_successes(client: &Client, queue_url: &str, event: &SqsEvent, failed: &[String]) {
-    for record in &event.records {
-        if !failed.contains(record.message_id.as_ref().expect("id")) {
-            client
-                .delete_message()
-                .queue_url(queue_url)
-                .receipt_handle(record.receipt_handle.clone().expect("handle"))
-                .send()
-                .await
-                .expect("delete");
-        }
-    }
+fn processor_with_dlq_at(
+    sdk: &shared::adapters::aws::SdkConfig,
+    dlq: SqsQueue,
+    queue_url: &str,
+) -> Processor<Scripted, SqsQueue, SqsQueue> {
+    let settings = Settings {
+        concurrency: 4,
+        ..Settings::default()
+    };
+    Processor::new(Scripted, dlq, SqsQueue::new(sdk, queue_url), settings)
+}
+
+async fn processor(batch: &MixedBatch) -> Processor<Scripted, SqsQueue, SqsQueue> {
+    let sdk = moto::sdk().await;
+    processor_with_dlq_at(&sdk, SqsQueue::new(&sdk, &batch.dlq_url), &batch.queue_url)
 }
 
 #[tokio::test]
-async fn a_mixed_batch_gives_partial_failures_dead_letters_with_reasons_and_postponed_retries() {
-    let client = sqs_client().await;
-    let (queue_url, dlq_url) = create_queue_with_dlq(&client, "proc-mixed", 5).await;
-    fill(&client, &queue_url).await;
-    let sdk = shared::aws::sdk_config().await;
-    let (event, names) = receive_batch(&client, &queue_url).await;
+async fn the_batch_response_names_only_the_retried_and_the_panicked_messages() {
+    // GIVEN a mixed batch on moto
+    let batch = MixedBatch::start("proc-response").await;
+    // WHEN the processor handles it
+    let failed = batch.handle(&processor(&batch).await).await;
+    // THEN only the retry and the panic are reported failed
+    assert_eq!(failed, ["panic-me", "retry-me"]);
+}
 
-    let response = handle_sqs_event(&processor(&queue_url, &dlq_url, &sdk), event.clone())
+#[tokio::test]
+async fn rejected_and_malformed_messages_land_on_the_dead_letter_queue_with_their_codes() {
+    // GIVEN a mixed batch on moto
+    let batch = MixedBatch::start("proc-dlq-codes").await;
+    // WHEN the processor handles it
+    batch.handle(&processor(&batch).await).await;
+    // THEN the reject, the garbage and the v2 envelope are dead letters, each with its code
+    let codes: Vec<(String, String)> = batch
+        .dead_letters()
         .await
-        .expect("response");
-    let failed: Vec<String> = response
-        .batch_item_failures
-        .iter()
-        .map(|f| f.item_identifier.clone())
+        .into_iter()
+        .map(|(name, attributes, _)| (name, attributes["error_code"].clone()))
         .collect();
-    let mut failed_names: Vec<&str> = failed.iter().map(|id| names[id].as_str()).collect();
-    failed_names.sort();
-    assert_eq!(failed_names, ["panic-me", "retry-me"]);
+    let expected = [
+        ("garbage", "invalid_envelope"),
+        ("reject-me", "rejected"),
+        ("version-2", "unsupported_version"),
+    ];
+    assert_eq!(codes, expected.map(|(n, c)| (n.to_owned(), c.to_owned())));
+}
 
-    let mut dead: Vec<(String, HashMap<String, String>, String)> = drain(&client, &dlq_url)
-        .await
+#[tokio::test]
+async fn a_dead_letter_keeps_the_original_body_verbatim_and_says_why() {
+    // GIVEN a mixed batch on moto
+    let batch = MixedBatch::start("proc-dlq-body").await;
+    // WHEN the processor handles it
+    batch.handle(&processor(&batch).await).await;
+    // THEN the rejected event's dead letter is its original body with the reason beside it
+    let dead = batch.dead_letters().await;
+    let (_, attributes, body) = dead
         .iter()
-        .map(|m| {
-            let attributes = [
-                "error_code",
-                "error_message",
-                "original_message_id",
-                "receive_count",
-                "type",
-            ]
-            .iter()
-            .filter_map(|name| string_attribute(m, name).map(|v| (name.to_string(), v)))
-            .collect();
-            let original = string_attribute(m, "original_message_id").expect("original id");
-            (
-                names[&original].clone(),
-                attributes,
-                m.body.clone().unwrap_or_default(),
-            )
-        })
-        .collect();
-    dead.sort_by(|a, b| a.0.cmp(&b.0));
-    let codes: Vec<(&str, &str)> = dead
+        .find(|(name, _, _)| name == "reject-me")
+        .expect("rejected");
+    assert_eq!(Some(body), batch.body_of("reject-me"));
+    assert_eq!(attributes["error_message"], "product has no SKU");
+    assert_eq!(attributes["receive_count"], "1");
+    assert_eq!(attributes["type"], "com.akeneo.pim.v1.product.updated");
+    let (_, _, garbage) = dead
         .iter()
-        .map(|(n, a, _)| (n.as_str(), a["error_code"].as_str()))
-        .collect();
-    assert_eq!(
-        codes,
-        [
-            ("garbage", "invalid_envelope"),
-            ("reject-me", "rejected"),
-            ("version-2", "unsupported_version")
-        ]
-    );
-    let rejected = &dead[1];
-    assert_eq!(rejected.1["error_message"], "product has no SKU");
-    assert_eq!(rejected.1["receive_count"], "1");
-    assert_eq!(rejected.1["type"], "com.akeneo.pim.v1.product.updated");
-    let original = event
-        .records
-        .iter()
-        .find(|r| names[r.message_id.as_ref().unwrap()] == "reject-me")
-        .unwrap();
-    assert_eq!(
-        Some(&rejected.2),
-        original.body.as_ref(),
-        "the DLQ keeps the original body verbatim"
-    );
-    assert_eq!(dead[0].2, "<not json>");
+        .find(|(name, _, _)| name == "garbage")
+        .expect("garbage");
+    assert_eq!(garbage, "<not json>");
+}
 
-    // Successes and dead-lettered originals are deleted, as Lambda does. The two
-    // retried messages were received with a 1 s visibility: unchanged, they would
-    // be back after 1 s; the backoff hides them for 5-10 s.
-    delete_successes(&client, &queue_url, &event, &failed).await;
-    tokio::time::sleep(Duration::from_millis(2_500)).await;
-    assert!(
-        receive(&client, &queue_url, 30).await.is_empty(),
-        "retries are still backing off"
-    );
+#[tokio::test]
+async fn retried_messages_stay_hidden_for_their_backoff_instead_of_coming_back_after_one_second() {
+    // GIVEN a mixed batch received with a 1 s visibility timeout
+    let batch = MixedBatch::start("proc-backoff").await;
+    // WHEN the processor handles it (successes and dead letters are deleted)
+    batch.handle(&processor(&batch).await).await;
+    // THEN the two retries stay hidden well past 1 s: the backoff hides them 5-10 s
+    let sqs = &batch.sqs;
+    wait::never(
+        "a retry came back before its backoff",
+        Duration::from_millis(2_500),
+        || async { !moto::receive(sqs, &batch.queue_url, 30).await.is_empty() },
+    )
+    .await;
     assert_eq!(
-        queue_counts(&client, &queue_url).await,
+        moto::queue_counts(sqs, &batch.queue_url).await,
         (0, 2),
         "both retries still on the queue, hidden"
     );
@@ -228,44 +271,20 @@ async fn a_mixed_batch_gives_partial_failures_dead_letters_with_reasons_and_post
 
 #[tokio::test]
 async fn with_the_dead_letter_queue_unreachable_poison_messages_are_reported_failed_not_dropped() {
-    let client = sqs_client().await;
-    let (queue_url, _) = create_queue_with_dlq(&client, "proc-no-dlq", 5).await;
-    fill(&client, &queue_url).await;
-    let sdk = shared::aws::sdk_config().await;
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let nowhere = format!("http://{}", closed.local_addr().expect("addr"));
-    drop(closed);
+    // GIVEN a mixed batch, and a processor whose DLQ endpoint refuses connections
+    let batch = MixedBatch::start("proc-no-dlq").await;
+    let sdk = moto::sdk().await;
+    let nowhere = moto::refused_endpoint();
     let dlq_sdk = sdk.clone().into_builder().endpoint_url(&nowhere).build();
-    let config = ProcessorConfig {
-        queue_url: queue_url.clone(),
-        dead_letter_queue_url: format!("{nowhere}/000000000000/dlq"),
-        concurrency: 4,
-        backoff_cap: Duration::from_secs(900),
-    };
-    let processor = Processor::new(
-        &config,
-        Scripted,
-        SqsQueue::new(&dlq_sdk, &config.dead_letter_queue_url),
-        SqsQueue::new(&sdk, &queue_url),
-    );
-
-    let (event, names) = receive_batch(&client, &queue_url).await;
-    let response = handle_sqs_event(&processor, event.clone())
-        .await
-        .expect("a normal partial response");
-    let failed: Vec<String> = response
-        .batch_item_failures
-        .iter()
-        .map(|f| f.item_identifier.clone())
-        .collect();
-    let mut failed_names: Vec<&str> = failed.iter().map(|id| names[id].as_str()).collect();
-    failed_names.sort();
+    let dlq = SqsQueue::new(&dlq_sdk, format!("{nowhere}/000000000000/dlq"));
+    let processor = processor_with_dlq_at(&sdk, dlq, &batch.queue_url);
+    // WHEN it handles the batch
+    let failed = batch.handle(&processor).await;
+    // THEN everything but the handled event is reported failed and stays on the queue
     assert_eq!(
-        failed_names,
+        failed,
         ["garbage", "panic-me", "reject-me", "retry-me", "version-2"]
     );
-
-    delete_successes(&client, &queue_url, &event, &failed).await;
-    let (visible, hidden) = queue_counts(&client, &queue_url).await;
-    assert_eq!(visible + hidden, 5, "only the handled event left the queue");
+    let (visible, hidden) = moto::queue_counts(&batch.sqs, &batch.queue_url).await;
+    assert_eq!(visible + hidden, 5);
 }

@@ -2,13 +2,13 @@
 
 use std::collections::BTreeSet;
 
-use serde_yaml::Value;
-use serde_yaml::value::TaggedValue;
+use yaml_serde::Value;
+use yaml_serde::value::TaggedValue;
 
 fn template() -> Value {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml");
     let text = std::fs::read_to_string(path).expect("template.yaml");
-    serde_yaml::from_str(&text).expect("template.yaml is YAML")
+    yaml_serde::from_str(&text).expect("template.yaml is YAML")
 }
 
 fn resource<'a>(template: &'a Value, name: &str) -> &'a Value {
@@ -68,7 +68,9 @@ fn permissions(template: &Value, function: &str) -> Vec<(String, Value)> {
 
 #[test]
 fn the_processor_reports_partial_batch_failures_spelled_as_lambda_expects() {
+    // GIVEN the template
     let template = template();
+    // WHEN the processor's queue event is read
     let event = &properties(&template, "ProcessorFunction")["Events"]["Queue"];
     assert_eq!(event["Type"], "SQS");
     assert_eq!(
@@ -81,15 +83,19 @@ fn the_processor_reports_partial_batch_failures_spelled_as_lambda_expects() {
         .iter()
         .filter_map(Value::as_str)
         .collect();
+    // THEN it reports partial batch failures and caps its concurrency
     assert_eq!(types, ["ReportBatchItemFailures"]);
     assert!(!event["Properties"]["ScalingConfig"]["MaximumConcurrency"].is_null());
 }
 
 #[test]
 fn the_visibility_timeout_is_at_least_six_times_the_processor_timeout() {
+    // GIVEN the template
     let template = template();
+    // WHEN the queue's visibility and the processor's timeout are read
     let visibility = number(&properties(&template, "EventQueue")["VisibilityTimeout"]);
     let timeout = number(&properties(&template, "ProcessorFunction")["Timeout"]);
+    // THEN the first is at least six times the second, as AWS advises
     assert!(
         visibility >= 6 * timeout,
         "visibility {visibility} s < 6 x {timeout} s"
@@ -98,8 +104,12 @@ fn the_visibility_timeout_is_at_least_six_times_the_processor_timeout() {
 
 #[test]
 fn the_queue_dead_letters_after_max_receive_count_and_keeps_events_long_enough() {
+    // GIVEN the template
     let template = template();
+    // WHEN the queue and its dead-letter queue are read
     let queue = properties(&template, "EventQueue");
+    // THEN failures move to the DLQ after MaxReceiveCount, both keep events long enough,
+    // and the DLQ redrives back to the queue only
     let redrive = &queue["RedrivePolicy"];
     assert_eq!(
         intrinsic(&redrive["deadLetterTargetArn"]),
@@ -134,8 +144,11 @@ fn the_queue_dead_letters_after_max_receive_count_and_keeps_events_long_enough()
 }
 
 #[test]
-fn each_function_has_only_the_permissions_it_needs_and_no_wildcards() {
+fn no_function_has_a_wildcard_permission() {
+    // GIVEN the template
     let template = template();
+    // WHEN each function's policy statements are read
+    // THEN no action and no resource is a wildcard
     for function in ["ReceiverFunction", "ProcessorFunction"] {
         for (action, resource) in permissions(&template, function) {
             assert!(!action.contains('*'), "{function}: wildcard action {action}");
@@ -146,10 +159,18 @@ fn each_function_has_only_the_permissions_it_needs_and_no_wildcards() {
             );
         }
     }
+}
+
+#[test]
+fn the_receiver_may_only_send_to_the_queue_and_read_its_secret() {
+    // GIVEN the template
+    let template = template();
+    // WHEN the receiver's permissions are read
     let receiver: BTreeSet<(String, Option<(String, String)>)> = permissions(&template, "ReceiverFunction")
         .into_iter()
         .map(|(a, r)| (a, intrinsic(&r)))
         .collect();
+    // THEN they are exactly these two
     assert_eq!(
         receiver,
         BTreeSet::from([
@@ -163,6 +184,13 @@ fn each_function_has_only_the_permissions_it_needs_and_no_wildcards() {
             ),
         ])
     );
+}
+
+#[test]
+fn the_processor_may_only_consume_the_queue_and_send_to_the_dead_letter_queue() {
+    // GIVEN the template
+    let template = template();
+    // WHEN the processor's permissions are read
     let processor: BTreeSet<(String, Option<(String, String)>)> = permissions(&template, "ProcessorFunction")
         .into_iter()
         .map(|(a, r)| (a, intrinsic(&r)))
@@ -173,6 +201,7 @@ fn each_function_has_only_the_permissions_it_needs_and_no_wildcards() {
             Some(("GetAtt".to_owned(), "EventQueue.Arn".to_owned())),
         )
     };
+    // THEN they are exactly these
     assert_eq!(
         processor,
         BTreeSet::from([
@@ -189,8 +218,11 @@ fn each_function_has_only_the_permissions_it_needs_and_no_wildcards() {
 }
 
 #[test]
-fn functions_are_built_from_this_workspace_and_read_the_variables_the_code_reads() {
+fn functions_are_built_from_this_workspaces_binaries_and_log_json() {
+    // GIVEN the template
     let template = template();
+    // WHEN the functions' runtime and build metadata are read
+    // THEN each is a provided.al2023 bootstrap built by cargo-lambda from a workspace binary
     let globals = &template["Globals"]["Function"];
     assert_eq!(globals["Runtime"], "provided.al2023");
     assert_eq!(globals["Handler"], "bootstrap");
@@ -212,7 +244,13 @@ fn functions_are_built_from_this_workspace_and_read_the_variables_the_code_reads
             "JSON"
         );
     }
+}
 
+#[test]
+fn functions_set_the_variables_the_code_reads() {
+    // GIVEN the template
+    let template = template();
+    // WHEN each function's environment is read
     let variables = |function: &str| -> BTreeSet<String> {
         properties(&template, function)["Environment"]["Variables"]
             .as_mapping()
@@ -222,13 +260,14 @@ fn functions_are_built_from_this_workspace_and_read_the_variables_the_code_reads
             .collect()
     };
     use shared::config::*;
+    // THEN it names every variable the configuration loader reads
     let receiver = variables("ReceiverFunction");
     for name in [
         QUEUE_URL,
         SECRETS_ARN,
         SECRETS_REFRESH_SECS,
         EVENTS_API_TOLERANCE_SECS,
-        shared::metrics::NAMESPACE_VARIABLE,
+        shared::observability::metrics::NAMESPACE_VARIABLE,
     ] {
         assert!(receiver.contains(name), "receiver lacks {name}");
     }
@@ -245,8 +284,12 @@ fn functions_are_built_from_this_workspace_and_read_the_variables_the_code_reads
 
 #[test]
 fn the_receiver_is_public_and_its_timeout_fits_the_protocol_deadlines() {
+    // GIVEN the template
     let template = template();
+    // WHEN the receiver is read
     let receiver = properties(&template, "ReceiverFunction");
+    // THEN its URL needs no AWS auth, it outlives its queue budget but not by much,
+    // and the secrets are NoEcho
     assert_eq!(receiver["FunctionUrlConfig"]["AuthType"], "NONE");
     let timeout = number(&receiver["Timeout"]);
     let budget = shared::Protocol::EventPlatform.queue_budget().as_secs();
@@ -264,7 +307,10 @@ fn the_receiver_is_public_and_its_timeout_fits_the_protocol_deadlines() {
 
 #[test]
 fn alarms_watch_the_failures_that_lose_or_delay_events_and_notify_the_topic() {
+    // GIVEN the template
     let template = template();
+    // WHEN every alarm is read
+    // THEN each notifies the topic, and together they watch these metrics
     let mut watched = BTreeSet::new();
     for (name, resource) in template["Resources"].as_mapping().expect("resources") {
         if resource["Type"] != "AWS::CloudWatch::Alarm" {
@@ -301,7 +347,10 @@ fn alarms_watch_the_failures_that_lose_or_delay_events_and_notify_the_topic() {
 
 #[test]
 fn outputs_give_both_request_urls_the_queues_and_the_dashboard() {
+    // GIVEN the template
     let template = template();
+    // WHEN its outputs are read
+    // THEN they give both Request URLs on the routes the code serves, the queues and the dashboard
     let outputs = &template["Outputs"];
     for (output, suffix) in [
         ("EventsApiRequestUrl", "events-api"),
@@ -332,7 +381,10 @@ fn outputs_give_both_request_urls_the_queues_and_the_dashboard() {
 
 #[test]
 fn the_dashboard_body_is_json_and_shows_every_custom_metric() {
+    // GIVEN the template
     let template = template();
+    // WHEN the dashboard body is read, its substitutions filled
+    // THEN it is JSON with every widget and every custom metric
     let body = match &properties(&template, "Dashboard")["DashboardBody"] {
         Value::Tagged(tagged) => tagged.value[0].as_str().expect("body").to_owned(),
         other => panic!("DashboardBody is not a !Sub: {other:?}"),

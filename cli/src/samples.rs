@@ -162,7 +162,7 @@ fn event_platform_body(kind: &str) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use shared::receiver::body::split_events;
+    use shared::core::body::split_events;
 
     #[test]
     fn every_sample_is_a_valid_body_of_its_protocol_with_a_fresh_id() {

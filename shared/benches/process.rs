@@ -6,14 +6,12 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use shared::Protocol;
-use shared::config::ProcessorConfig;
-use shared::event::PimEvent;
-use shared::processor::{EventHandler, Outcome, Processor, Record};
-use shared::queue::{
-    BatchEntry, BatchReport, OutboundMessage, QueueSender, SendError, VisibilityChange, VisibilityChanger,
-};
-use shared::receiver::body::split_events;
+use shared::adapters::embedded::EmbeddedQueue;
+use shared::core::body::split_events;
+use shared::core::message::OutboundMessage;
+use shared::core::processor::{Processor, Settings};
+use shared::ports::queue::ReceivedMessage;
+use shared::{EventHandler, Outcome, PimEvent, Protocol};
 
 struct NoOp;
 
@@ -23,28 +21,11 @@ impl EventHandler for NoOp {
     }
 }
 
-struct NoQueue;
-
-impl QueueSender for NoQueue {
-    async fn send_batch<'a>(&'a self, _: &'a [BatchEntry<'a>]) -> Result<BatchReport, SendError> {
-        unreachable!("nothing is dead-lettered in this benchmark")
-    }
-}
-
-impl VisibilityChanger for NoQueue {
-    async fn change_visibility<'a>(
-        &'a self,
-        _: &'a [VisibilityChange<'a>],
-    ) -> Result<Vec<String>, SendError> {
-        unreachable!("nothing is retried in this benchmark")
-    }
-}
-
 /// Ten product events from the bulk fixture, as the receiver queues them.
-fn batch() -> Vec<Record> {
+fn batch() -> Vec<ReceivedMessage> {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/fixtures/events-api/bulk-10.product.updated.json"
+        "/../tests/fixtures/events-api/bulk-10.product.updated.json"
     );
     let body = std::fs::read(path).expect("bulk fixture");
     split_events(Protocol::EventsApi, &body)
@@ -52,8 +33,13 @@ fn batch() -> Vec<Record> {
         .iter()
         .enumerate()
         .map(|(i, event)| {
-            let message = OutboundMessage::build(Protocol::EventsApi, event, "2026-11-23T04:00:00.000Z");
-            Record {
+            let message = OutboundMessage::build(
+                Protocol::EventsApi,
+                event.raw,
+                &event.fields,
+                "2026-11-23T04:00:00.000Z",
+            );
+            ReceivedMessage {
                 message_id: format!("m-{i}"),
                 receipt_handle: Some(format!("rh-{i}")),
                 body: Some(message.body),
@@ -69,13 +55,9 @@ fn batch() -> Vec<Record> {
 }
 
 fn process(c: &mut Criterion) {
-    let config = ProcessorConfig {
-        queue_url: "q".into(),
-        dead_letter_queue_url: "dlq".into(),
-        concurrency: 10,
-        backoff_cap: Duration::from_secs(900),
-    };
-    let processor = Processor::new(&config, NoOp, NoQueue, NoQueue);
+    // Nothing is retried or dead-lettered: the queues are never called.
+    let queue = || EmbeddedQueue::new("unused", Duration::from_secs(30));
+    let processor = Processor::new(NoOp, queue(), queue(), Settings::default());
     let records = batch();
     let bytes: usize = records
         .iter()

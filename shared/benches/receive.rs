@@ -6,24 +6,15 @@ use std::hint::black_box;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use http::{HeaderMap, HeaderValue};
-use ring::hmac;
+use http::{HeaderMap, HeaderName, HeaderValue};
 use shared::Protocol;
-use shared::config::ReceiverConfig;
-use shared::queue::batch::pack;
-use shared::queue::{BatchEntry, BatchReport, QueueSender, SendError};
-use shared::receiver::Receiver;
+use shared::adapters::embedded::EmbeddedQueue;
+use shared::core::delivery::batch::pack;
+use shared::core::receiver::{Receiver, RouteSecrets, SecretStore};
+use shared::core::signature::{Secrets, events_api};
 
 const SECRET: &str = "3ha6eonoa9icsckw8kccos084w0c0000g08g40oo4kww0gc8w4";
 const SENT_AT: u64 = 1_602_565_368;
-
-struct NoQueue;
-
-impl QueueSender for NoQueue {
-    async fn send_batch<'a>(&'a self, _: &'a [BatchEntry<'a>]) -> Result<BatchReport, SendError> {
-        unreachable!("the benchmark never sends")
-    }
-}
 
 /// A compact Events API product event (as the PIM's encoder writes it) of about
 /// `target` bytes: the fixture's product with extra text values.
@@ -55,31 +46,23 @@ fn events_api_body(events: usize, bytes_each: usize) -> Vec<u8> {
 }
 
 fn signed_headers(body: &[u8]) -> HeaderMap {
-    let timestamp = SENT_AT.to_string();
-    let mut mac = hmac::Context::with_key(&hmac::Key::new(hmac::HMAC_SHA256, SECRET.as_bytes()));
-    mac.update(timestamp.as_bytes());
-    mac.update(b".");
-    mac.update(body);
-    let mut headers = HeaderMap::new();
-    headers.insert(
-        "x-akeneo-request-timestamp",
-        HeaderValue::from_str(&timestamp).expect("ascii"),
-    );
-    headers.insert(
-        "x-akeneo-request-signature",
-        HeaderValue::from_str(&hex::encode(mac.sign())).expect("ascii"),
-    );
-    headers
+    events_api::headers(SECRET, SENT_AT, body)
+        .into_iter()
+        .map(|(name, value)| {
+            let value = HeaderValue::from_str(&value).expect("ASCII");
+            (HeaderName::from_static(name), value)
+        })
+        .collect()
 }
 
 fn receive(c: &mut Criterion) {
-    let config = ReceiverConfig::from_lookup(|name| match name {
-        "QUEUE_URL" => Some("http://localhost/queue".into()),
-        "EVENTS_API_SECRETS" => Some(SECRET.into()),
-        _ => None,
-    })
-    .expect("config");
-    let receiver = Receiver::new(&config, NoQueue);
+    let secrets = SecretStore::fixed(RouteSecrets {
+        events_api: Secrets::new([SECRET]),
+        ..RouteSecrets::default()
+    });
+    // The benchmark never sends: `prepare` stops before the queue.
+    let queue = EmbeddedQueue::new("unused", Duration::from_secs(30));
+    let receiver = Receiver::new(queue, secrets, 300);
     let now: SystemTime = UNIX_EPOCH + Duration::from_secs(SENT_AT);
 
     let mut group = c.benchmark_group("receive");

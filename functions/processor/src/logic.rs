@@ -1,7 +1,8 @@
 //! Your business logic goes here. See "Your business logic" in the README.
 
-use shared::event::{Action, Entity, PimEvent};
-use shared::processor::{EventHandler, LoggingHandler, Outcome};
+use shared::adapters::logging_handler::LoggingHandler;
+use shared::core::event::{Action, Entity};
+use shared::{EventHandler, Outcome, PimEvent};
 
 /// Built once per Lambda instance, during init: put your clients (HTTP, the PIM
 /// API, a database pool) in here and read their configuration in `from_env`.

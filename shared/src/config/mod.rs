@@ -21,8 +21,6 @@ pub enum ConfigError {
          give at least one route its comma-separated secrets"
     )]
     NoSecrets,
-    #[error("the secret {SECRETS_ARN} names could not be used: {0}")]
-    Secret(String),
 }
 
 /// Reads one variable; blank counts as unset.

@@ -1,13 +1,12 @@
 use std::time::Duration;
 
 use super::{ConfigError, number, required};
+use crate::core::processor::{DEFAULT_BACKOFF_CAP, DEFAULT_CONCURRENCY, Settings};
 
 pub const DEAD_LETTER_QUEUE_URL: &str = "DEAD_LETTER_QUEUE_URL";
 pub const PROCESSOR_CONCURRENCY: &str = "PROCESSOR_CONCURRENCY";
 pub const BACKOFF_CAP_SECS: &str = "BACKOFF_CAP_SECS";
 
-pub const DEFAULT_CONCURRENCY: usize = 10;
-pub const DEFAULT_BACKOFF_CAP_SECS: u64 = 900;
 /// SQS refuses visibility timeouts over 12 hours.
 const MAX_BACKOFF_CAP_SECS: u64 = 12 * 60 * 60;
 
@@ -17,10 +16,7 @@ pub struct ProcessorConfig {
     pub queue_url: String,
     /// Where rejected and malformed messages go at once.
     pub dead_letter_queue_url: String,
-    /// How many messages of a batch run at the same time.
-    pub concurrency: usize,
-    /// The longest a retried message waits before it is visible again.
-    pub backoff_cap: Duration,
+    pub settings: Settings,
 }
 
 impl ProcessorConfig {
@@ -55,7 +51,7 @@ impl ProcessorConfig {
         let cap = number(
             &lookup,
             BACKOFF_CAP_SECS,
-            DEFAULT_BACKOFF_CAP_SECS,
+            DEFAULT_BACKOFF_CAP.as_secs(),
             "a whole number of seconds",
         )?;
         if cap == 0 || cap > MAX_BACKOFF_CAP_SECS {
@@ -68,8 +64,10 @@ impl ProcessorConfig {
         Ok(ProcessorConfig {
             queue_url,
             dead_letter_queue_url,
-            concurrency,
-            backoff_cap: Duration::from_secs(cap),
+            settings: Settings {
+                concurrency,
+                backoff_cap: Duration::from_secs(cap),
+            },
         })
     }
 }
@@ -83,41 +81,59 @@ mod tests {
     }
 
     #[test]
-    fn reads_queues_with_defaults() {
-        let config = load(&[("QUEUE_URL", "q"), (DEAD_LETTER_QUEUE_URL, "dlq")]).unwrap();
-        assert_eq!(config.concurrency, 10);
-        assert_eq!(config.backoff_cap, Duration::from_secs(900));
+    fn the_queues_are_read_and_the_rest_defaults() {
+        // GIVEN both queues and nothing else
+        // WHEN the configuration is read
+        let config = load(&[("QUEUE_URL", "q"), (DEAD_LETTER_QUEUE_URL, "dlq")]).expect("valid");
+        // THEN ten messages run at once and backoff stops at 15 minutes
         assert_eq!(config.dead_letter_queue_url, "dlq");
+        assert_eq!(config.settings.concurrency, 10);
+        assert_eq!(config.settings.backoff_cap, Duration::from_secs(900));
     }
 
     #[test]
-    fn errors_name_the_variable() {
-        let error = load(&[("QUEUE_URL", "q")]).unwrap_err();
+    fn a_missing_dead_letter_queue_is_named() {
+        // GIVEN no dead-letter queue
+        // WHEN the configuration is read
+        let error = load(&[("QUEUE_URL", "q")]).expect_err("refused");
+        // THEN the error names the variable
         assert!(
             error.to_string().starts_with("DEAD_LETTER_QUEUE_URL is not set"),
             "{error}"
         );
+    }
+
+    #[test]
+    fn a_concurrency_of_zero_is_invalid() {
+        // GIVEN a concurrency of 0
+        // WHEN the configuration is read
         let error = load(&[
             ("QUEUE_URL", "q"),
             (DEAD_LETTER_QUEUE_URL, "d"),
             (PROCESSOR_CONCURRENCY, "0"),
-        ]);
+        ])
+        .expect_err("refused");
+        // THEN the error names the variable
         assert!(
-            error
-                .unwrap_err()
-                .to_string()
-                .starts_with("PROCESSOR_CONCURRENCY is invalid")
+            error.to_string().starts_with("PROCESSOR_CONCURRENCY is invalid"),
+            "{error}"
         );
+    }
+
+    #[test]
+    fn a_backoff_cap_over_sqs_twelve_hours_is_invalid() {
+        // GIVEN a cap of a day
+        // WHEN the configuration is read
         let error = load(&[
             ("QUEUE_URL", "q"),
             (DEAD_LETTER_QUEUE_URL, "d"),
             (BACKOFF_CAP_SECS, "86400"),
-        ]);
+        ])
+        .expect_err("refused");
+        // THEN the error names the variable
         assert!(
-            error
-                .unwrap_err()
-                .to_string()
-                .starts_with("BACKOFF_CAP_SECS is invalid")
+            error.to_string().starts_with("BACKOFF_CAP_SECS is invalid"),
+            "{error}"
         );
     }
 }

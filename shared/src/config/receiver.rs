@@ -1,5 +1,5 @@
 use super::{ConfigError, number, read, required};
-use crate::receiver::signature::Secrets;
+use crate::core::signature::Secrets;
 
 pub const QUEUE_URL: &str = "QUEUE_URL";
 pub const EVENTS_API_SECRETS: &str = "EVENTS_API_SECRETS";
@@ -31,7 +31,6 @@ impl ReceiverConfig {
     }
 
     /// `lookup` answers an environment variable's value; blank counts as unset.
-    /// `lookup` answers an environment variable's value.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<ReceiverConfig, ConfigError> {
         let queue_url = required(
             &lookup,
@@ -85,13 +84,16 @@ mod tests {
     }
 
     #[test]
-    fn reads_queue_secrets_and_tolerance() {
+    fn the_queue_secrets_and_tolerance_are_read() {
+        // GIVEN a queue, two Events API secrets and a tolerance
+        // WHEN the configuration is read
         let config = load(&[
             (QUEUE_URL, "http://localhost/q"),
             (EVENTS_API_SECRETS, "a, b,,"),
             (EVENTS_API_TOLERANCE_SECS, "60"),
         ])
-        .unwrap();
+        .expect("valid");
+        // THEN all of it is there, and the other route has no secrets
         assert_eq!(config.queue_url, "http://localhost/q");
         assert_eq!(config.events_api_secrets.len(), 2);
         assert!(config.event_platform_secrets.is_empty());
@@ -99,32 +101,60 @@ mod tests {
     }
 
     #[test]
-    fn tolerance_defaults_to_five_minutes() {
-        let config = load(&[(QUEUE_URL, "q"), (EVENT_PLATFORM_SECRETS, "x")]).unwrap();
+    fn the_tolerance_defaults_to_five_minutes() {
+        // GIVEN no tolerance
+        // WHEN the configuration is read
+        let config = load(&[(QUEUE_URL, "q"), (EVENT_PLATFORM_SECRETS, "x")]).expect("valid");
+        // THEN it is 300 s
         assert_eq!(config.events_api_tolerance_secs, 300);
     }
 
     #[test]
-    fn errors_name_the_variable_to_set() {
-        let missing_queue = load(&[(EVENTS_API_SECRETS, "a"), (QUEUE_URL, "  ")]).unwrap_err();
-        assert!(
-            missing_queue.to_string().starts_with("QUEUE_URL is not set"),
-            "{missing_queue}"
-        );
-        let no_secrets = load(&[(QUEUE_URL, "q"), (EVENTS_API_SECRETS, " , ")]).unwrap_err();
-        assert_eq!(no_secrets, ConfigError::NoSecrets);
-        assert!(no_secrets.to_string().contains("EVENTS_API_SECRETS"));
-        assert!(no_secrets.to_string().contains("EVENT_PLATFORM_SECRETS"));
-        let bad = load(&[
+    fn a_blank_queue_url_is_named_as_not_set() {
+        // GIVEN a queue URL of spaces
+        // WHEN the configuration is read
+        let error = load(&[(EVENTS_API_SECRETS, "a"), (QUEUE_URL, "  ")]).expect_err("refused");
+        // THEN the error names the variable
+        assert!(error.to_string().starts_with("QUEUE_URL is not set"), "{error}");
+    }
+
+    #[test]
+    fn no_secret_for_either_route_names_both_variables() {
+        // GIVEN a secret list of blanks and no other secret
+        // WHEN the configuration is read
+        let error = load(&[(QUEUE_URL, "q"), (EVENTS_API_SECRETS, " , ")]).expect_err("refused");
+        // THEN the error names both variables
+        assert_eq!(error, ConfigError::NoSecrets);
+        assert!(error.to_string().contains("EVENTS_API_SECRETS"));
+        assert!(error.to_string().contains("EVENT_PLATFORM_SECRETS"));
+    }
+
+    #[test]
+    fn a_tolerance_that_is_not_a_number_is_named_as_invalid() {
+        // GIVEN a tolerance of "5m"
+        // WHEN the configuration is read
+        let error = load(&[
             (QUEUE_URL, "q"),
             (EVENTS_API_SECRETS, "a"),
             (EVENTS_API_TOLERANCE_SECS, "5m"),
         ])
-        .unwrap_err();
+        .expect_err("refused");
+        // THEN the error names the variable
         assert!(
-            bad.to_string()
+            error
+                .to_string()
                 .starts_with("EVENTS_API_TOLERANCE_SECS is invalid"),
-            "{bad}"
+            "{error}"
         );
+    }
+
+    #[test]
+    fn a_secrets_arn_alone_is_enough() {
+        // GIVEN only a queue and a Secrets Manager secret
+        // WHEN the configuration is read
+        let config = load(&[(QUEUE_URL, "q"), (SECRETS_ARN, "arn:aws:secretsmanager:x")]).expect("valid");
+        // THEN the secret is named and reloaded every five minutes
+        assert_eq!(config.secrets_arn.as_deref(), Some("arn:aws:secretsmanager:x"));
+        assert_eq!(config.secrets_refresh, std::time::Duration::from_secs(300));
     }
 }

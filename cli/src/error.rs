@@ -1,0 +1,30 @@
+//! Every way a command can fail, each with a message that says what to do.
+
+use std::path::PathBuf;
+
+use shared::adapters::aws::redrive::RedriveError;
+use shared::config::ConfigError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("cannot listen on {address}: {source}")]
+    Listen { address: String, source: std::io::Error },
+    #[error("{0} needs {1}")]
+    MissingFlag(&'static str, &'static str),
+    #[error("{0}")]
+    Usage(&'static str),
+    #[error("cannot read {path}: {source}")]
+    ReadFile { path: PathBuf, source: std::io::Error },
+    #[error("cannot build the HTTP client: {0}")]
+    HttpClient(reqwest::Error),
+    #[error("no local relay answered at {url} ({source}); is `akeneo-relay serve` running?")]
+    LocalRelayUnreachable { url: String, source: reqwest::Error },
+    #[error("unexpected answer from {url}: {body}")]
+    UnexpectedAnswer { url: String, body: String },
+    #[error("redrive failed: {0}")]
+    Redrive(#[from] RedriveError),
+    #[error("a background task failed: {0}")]
+    Task(#[from] tokio::task::JoinError),
+}

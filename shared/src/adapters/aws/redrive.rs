@@ -1,0 +1,136 @@
+//! Moving dead letters back to the queue once their cause is fixed.
+
+use aws_sdk_sqs::Client;
+use aws_sdk_sqs::error::DisplayErrorContext;
+use aws_sdk_sqs::types::{MessageAttributeValue, QueueAttributeName};
+
+use crate::core::message::DEAD_LETTER_ATTRIBUTES;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Redrive {
+    /// SQS moves the messages itself; it reports progress under this handle.
+    MoveTask { task_handle: String, approximate: i64 },
+    /// Moved here one by one (where SQS has no move task, e.g. local APIs).
+    Copied { moved: usize },
+}
+
+/// Why a redrive stopped; messages already moved stay moved.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RedriveError {
+    #[error("SQS failed to {action}: {detail}")]
+    Sqs { action: &'static str, detail: String },
+    #[error("the queues did not report their ARNs")]
+    NoArn,
+    #[error("could not build a message attribute: {0}")]
+    Attribute(String),
+}
+
+fn sqs_error<E: std::error::Error + 'static>(
+    action: &'static str,
+) -> impl FnOnce(aws_sdk_sqs::error::SdkError<E>) -> RedriveError {
+    move |error| RedriveError::Sqs {
+        action,
+        detail: DisplayErrorContext(&error).to_string(),
+    }
+}
+
+/// Tries StartMessageMoveTask, then falls back to receive-send-delete, which
+/// keeps each body and its protocol/type/id attributes and drops the
+/// dead-letter reason attributes.
+pub async fn redrive(client: &Client, dlq_url: &str, queue_url: &str) -> Result<Redrive, RedriveError> {
+    let attributes = |url: &str| {
+        let client = client.clone();
+        let url = url.to_owned();
+        async move {
+            client
+                .get_queue_attributes()
+                .queue_url(&url)
+                .attribute_names(QueueAttributeName::QueueArn)
+                .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+                .send()
+                .await
+                .map_err(sqs_error("read the queue attributes"))
+                .map(|out| out.attributes.unwrap_or_default())
+        }
+    };
+    let dlq = attributes(dlq_url).await?;
+    let queue = attributes(queue_url).await?;
+    let (Some(source), Some(destination)) = (
+        dlq.get(&QueueAttributeName::QueueArn),
+        queue.get(&QueueAttributeName::QueueArn),
+    ) else {
+        return Err(RedriveError::NoArn);
+    };
+    let approximate = dlq
+        .get(&QueueAttributeName::ApproximateNumberOfMessages)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    let task = client
+        .start_message_move_task()
+        .source_arn(source)
+        .destination_arn(destination)
+        .send()
+        .await;
+    match task {
+        Ok(output) => Ok(Redrive::MoveTask {
+            task_handle: output.task_handle.unwrap_or_default(),
+            approximate,
+        }),
+        Err(error) => {
+            tracing::debug!(error = %DisplayErrorContext(&error), "no move task; copying instead");
+            copy_all(client, dlq_url, queue_url)
+                .await
+                .map(|moved| Redrive::Copied { moved })
+        }
+    }
+}
+
+async fn copy_all(client: &Client, dlq_url: &str, queue_url: &str) -> Result<usize, RedriveError> {
+    let mut moved = 0;
+    loop {
+        let received = client
+            .receive_message()
+            .queue_url(dlq_url)
+            .max_number_of_messages(10)
+            .wait_time_seconds(0)
+            .visibility_timeout(60)
+            .message_attribute_names("All")
+            .send()
+            .await
+            .map_err(sqs_error("receive from the dead-letter queue"))?;
+        let messages = received.messages.unwrap_or_default();
+        if messages.is_empty() {
+            return Ok(moved);
+        }
+        for message in messages {
+            let mut send = client
+                .send_message()
+                .queue_url(queue_url)
+                .message_body(message.body.unwrap_or_default());
+            for (name, value) in message.message_attributes.unwrap_or_default() {
+                if DEAD_LETTER_ATTRIBUTES.contains(&name.as_str()) {
+                    continue;
+                }
+                if let Some(text) = value.string_value {
+                    let attribute = MessageAttributeValue::builder()
+                        .data_type("String")
+                        .string_value(text)
+                        .build()
+                        .map_err(|e| RedriveError::Attribute(e.to_string()))?;
+                    send = send.message_attributes(name, attribute);
+                }
+            }
+            send.send().await.map_err(sqs_error("send to the queue"))?;
+            if let Some(receipt) = message.receipt_handle {
+                client
+                    .delete_message()
+                    .queue_url(dlq_url)
+                    .receipt_handle(receipt)
+                    .send()
+                    .await
+                    .map_err(sqs_error("delete from the dead-letter queue"))?;
+            }
+            moved += 1;
+        }
+    }
+}

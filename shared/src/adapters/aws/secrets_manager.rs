@@ -1,0 +1,67 @@
+//! The receiver's signing secrets from AWS Secrets Manager.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_config::SdkConfig;
+use aws_sdk_secretsmanager::Client;
+use aws_sdk_secretsmanager::error::DisplayErrorContext;
+use futures::future::BoxFuture;
+
+use crate::core::receiver::SecretStore;
+use crate::core::receiver::secrets::{RouteSecrets, parse_secret_document};
+use crate::ports::secrets::{SecretSource, SecretSourceError};
+
+/// How long one read of the secret may take before it counts as failed.
+const FETCH_TIMEOUT: Duration = Duration::from_secs(3);
+
+#[derive(Debug, Clone)]
+pub struct SecretsManagerSource {
+    client: Client,
+    secret_id: String,
+}
+
+/// The secret could not give the receiver its first secrets.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InitialLoadError {
+    #[error(transparent)]
+    Load(#[from] SecretSourceError),
+    #[error("it lists no signing secrets for either route")]
+    Empty,
+}
+
+impl SecretsManagerSource {
+    pub fn new(sdk_config: &SdkConfig, secret_id: impl Into<String>) -> SecretsManagerSource {
+        SecretsManagerSource {
+            client: Client::new(sdk_config),
+            secret_id: secret_id.into(),
+        }
+    }
+
+    /// Reads and parses the secret. Errors name the cause, never the value.
+    pub async fn fetch(&self) -> Result<RouteSecrets, SecretSourceError> {
+        let call = self.client.get_secret_value().secret_id(&self.secret_id).send();
+        let output = tokio::time::timeout(FETCH_TIMEOUT, call)
+            .await
+            .map_err(|_| SecretSourceError::Timeout(FETCH_TIMEOUT))?
+            .map_err(|error| SecretSourceError::Unavailable(DisplayErrorContext(&error).to_string()))?;
+        let text = output.secret_string.ok_or(SecretSourceError::NoStringValue)?;
+        Ok(parse_secret_document(&text)?)
+    }
+
+    /// Loads the secrets once (init fails without them), then reloads them in the
+    /// background every `every`.
+    pub async fn into_store(self, every: Duration) -> Result<SecretStore, InitialLoadError> {
+        let initial = self.fetch().await?;
+        if initial.is_empty() {
+            return Err(InitialLoadError::Empty);
+        }
+        Ok(SecretStore::reloading(initial, Arc::new(self), every))
+    }
+}
+
+impl SecretSource for SecretsManagerSource {
+    fn load(&self) -> BoxFuture<'_, Result<RouteSecrets, SecretSourceError>> {
+        Box::pin(self.fetch())
+    }
+}

@@ -1,0 +1,7 @@
+//! What implements the ports: AWS services for the Lambdas, an embedded queue
+//! for local runs, and the default business logic.
+
+#[cfg(feature = "aws")]
+pub mod aws;
+pub mod embedded;
+pub mod logging_handler;

@@ -1,0 +1,26 @@
+//! The processor Lambda, assembled around the integrator's business logic: the
+//! source queue for visibility changes, the dead-letter queue, metrics.
+
+use std::future::Future;
+
+use super::{InitError, logged};
+use crate::adapters::aws::sdk_config;
+use crate::adapters::aws::sqs::SqsQueue;
+use crate::config::ProcessorConfig;
+use crate::core::processor::Processor;
+use crate::observability::metrics::Metrics;
+use crate::ports::handler::EventHandler;
+
+/// Reads the environment first, so a missing value stops init before the
+/// business logic builds its own clients.
+pub async fn from_env<H: EventHandler>(
+    logic: impl Future<Output = H>,
+) -> Result<Processor<H, SqsQueue, SqsQueue>, InitError> {
+    let config = ProcessorConfig::from_env().map_err(|e| logged(e.into()))?;
+    let logic = logic.await;
+    let sdk = sdk_config().await;
+    let source = SqsQueue::new(&sdk, &config.queue_url);
+    let dead_letters = SqsQueue::new(&sdk, &config.dead_letter_queue_url);
+    let processor = Processor::new(logic, dead_letters, source, config.settings);
+    Ok(processor.with_metrics(Metrics::from_env()))
+}

@@ -1,0 +1,376 @@
+//! Splits a verified body into its events without re-serialising them: each event
+//! is kept as the exact slice of the body it came from.
+
+use serde::Deserialize;
+use serde::de::{self, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_json::value::RawValue;
+
+use crate::core::message::EventFields;
+use crate::core::protocol::Protocol;
+
+/// One event of a request: its bytes as received and the fields lifted from it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IncomingEvent<'a> {
+    pub raw: &'a str,
+    pub fields: EventFields,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BodyError {
+    #[error("the body is not valid JSON")]
+    NotJson,
+    #[error("the body is not {0}")]
+    NotEnvelope(&'static str),
+}
+
+pub fn split_events(protocol: Protocol, body: &[u8]) -> Result<Vec<IncomingEvent<'_>>, BodyError> {
+    match protocol {
+        Protocol::EventsApi => split_events_api(body),
+        Protocol::EventPlatform => split_event_platform(body),
+    }
+}
+
+const EVENTS_API_SHAPE: &str = r#"an Events API envelope {"events":[{...}]}"#;
+const EVENT_PLATFORM_SHAPE: &str = "a CloudEvent object or an array of them";
+
+fn split_events_api(body: &[u8]) -> Result<Vec<IncomingEvent<'_>>, BodyError> {
+    #[derive(Deserialize)]
+    struct Envelope<'a> {
+        #[serde(borrow)]
+        events: Vec<&'a RawValue>,
+    }
+    let envelope: Envelope = serde_json::from_slice(body).map_err(|e| classify(e, EVENTS_API_SHAPE))?;
+    envelope
+        .events
+        .into_iter()
+        .map(|raw| {
+            let lifted: EventsApiFields = lift(raw, EVENTS_API_SHAPE)?;
+            Ok(IncomingEvent {
+                raw: raw.get(),
+                fields: EventFields {
+                    id: lifted.event_id.0,
+                    kind: lifted.action.0,
+                    occurred_at: lifted.event_datetime.0.or(lifted.event_date.0),
+                    source: lifted.pim_source.0,
+                },
+            })
+        })
+        .collect()
+}
+
+fn split_event_platform(body: &[u8]) -> Result<Vec<IncomingEvent<'_>>, BodyError> {
+    let first = body.iter().find(|b| !b.is_ascii_whitespace());
+    let raws: Vec<&RawValue> = if first == Some(&b'[') {
+        serde_json::from_slice(body).map_err(|e| classify(e, EVENT_PLATFORM_SHAPE))?
+    } else {
+        vec![serde_json::from_slice(body).map_err(|e| classify(e, EVENT_PLATFORM_SHAPE))?]
+    };
+    raws.into_iter()
+        .map(|raw| {
+            let lifted: CloudEventFields = lift(raw, EVENT_PLATFORM_SHAPE)?;
+            Ok(IncomingEvent {
+                raw: raw.get(),
+                fields: EventFields {
+                    id: lifted.id.0,
+                    kind: lifted.r#type.0,
+                    occurred_at: lifted.time.0,
+                    source: lifted.subject.0,
+                },
+            })
+        })
+        .collect()
+}
+
+fn lift<'de, T: Deserialize<'de>>(raw: &'de RawValue, shape: &'static str) -> Result<T, BodyError> {
+    if !raw.get().starts_with('{') {
+        return Err(BodyError::NotEnvelope(shape));
+    }
+    serde_json::from_str(raw.get()).map_err(|e| classify(e, shape))
+}
+
+fn classify(error: serde_json::Error, shape: &'static str) -> BodyError {
+    match error.classify() {
+        serde_json::error::Category::Data => BodyError::NotEnvelope(shape),
+        _ => BodyError::NotJson,
+    }
+}
+
+#[derive(Deserialize)]
+struct EventsApiFields {
+    #[serde(default)]
+    event_id: Text,
+    #[serde(default)]
+    action: Text,
+    #[serde(default)]
+    event_datetime: Text,
+    #[serde(default)]
+    event_date: Text,
+    #[serde(default)]
+    pim_source: Text,
+}
+
+#[derive(Deserialize)]
+struct CloudEventFields {
+    #[serde(default)]
+    id: Text,
+    #[serde(default)]
+    r#type: Text,
+    #[serde(default)]
+    time: Text,
+    #[serde(default)]
+    subject: Text,
+}
+
+/// A string field, or nothing: a signed event with an odd field is still
+/// forwarded, so a wrong type lifts as null instead of refusing the request.
+#[derive(Default)]
+struct Text(Option<String>);
+
+impl<'de> Deserialize<'de> for Text {
+    fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Text, D::Error> {
+        deserializer.deserialize_any(TextVisitor)
+    }
+}
+
+struct TextVisitor;
+
+impl<'de> Visitor<'de> for TextVisitor {
+    type Value = Text;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Text, E> {
+        Ok(Text(Some(v.to_owned())))
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Text, E> {
+        Ok(Text(Some(v)))
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Text, E> {
+        Ok(Text(None))
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Text, E> {
+        Ok(Text(None))
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Text, E> {
+        Ok(Text(None))
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Text, E> {
+        Ok(Text(None))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Text, E> {
+        Ok(Text(None))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Text, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(Text(None))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Text, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(Text(None))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{fixture, fixture_files};
+
+    /// The raw event must be a sub-slice of the body: same bytes, same place.
+    fn assert_slice_of(raw: &str, body: &[u8]) {
+        let start = raw.as_ptr() as usize - body.as_ptr() as usize;
+        assert_eq!(&body[start..start + raw.len()], raw.as_bytes());
+    }
+
+    #[test]
+    fn every_events_api_fixture_splits_into_exact_slices_of_the_body() {
+        for file in fixture_files("events-api") {
+            // GIVEN an Events API body as the PIM sends it
+            let body = fixture(&file);
+            // WHEN it is split
+            let events = split_events(Protocol::EventsApi, &body).expect("splits");
+            // THEN each event is the exact slice of the body it came from, in order
+            let parsed: serde_json::Value = serde_json::from_slice(&body).expect("JSON");
+            let expected = parsed["events"].as_array().expect("events");
+            assert_eq!(events.len(), expected.len(), "{file}");
+            for (event, value) in events.iter().zip(expected) {
+                assert_slice_of(event.raw, &body);
+                assert_eq!(
+                    &serde_json::from_str::<serde_json::Value>(event.raw).expect("JSON"),
+                    value
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn every_events_api_fixture_lifts_id_action_time_and_pim() {
+        for file in fixture_files("events-api") {
+            // GIVEN an Events API body
+            let body = fixture(&file);
+            // WHEN it is split
+            let events = split_events(Protocol::EventsApi, &body).expect("splits");
+            // THEN each event's id, action, time and source are lifted
+            let parsed: serde_json::Value = serde_json::from_slice(&body).expect("JSON");
+            for (event, value) in events.iter().zip(parsed["events"].as_array().expect("events")) {
+                let fields = &event.fields;
+                assert_eq!(fields.id.as_deref(), value["event_id"].as_str(), "{file}");
+                assert_eq!(fields.kind.as_deref(), value["action"].as_str());
+                assert_eq!(fields.occurred_at.as_deref(), value["event_datetime"].as_str());
+                assert_eq!(fields.source.as_deref(), value["pim_source"].as_str());
+                assert!(fields.id.is_some() && fields.kind.is_some());
+            }
+        }
+    }
+
+    #[test]
+    fn every_event_platform_fixture_is_one_event_whose_bytes_are_the_trimmed_body() {
+        for file in fixture_files("event-platform") {
+            // GIVEN one CloudEvent as the Event Platform sends it
+            let body = fixture(&file);
+            // WHEN it is split
+            let events = split_events(Protocol::EventPlatform, &body).expect("splits");
+            // THEN it is one event, the body without its trailing newline
+            assert_eq!(events.len(), 1, "{file}");
+            let text = std::str::from_utf8(&body).expect("utf-8");
+            assert_eq!(events[0].raw, text.trim(), "{file}");
+        }
+    }
+
+    #[test]
+    fn every_event_platform_fixture_lifts_id_type_time_and_subscription() {
+        for file in fixture_files("event-platform") {
+            // GIVEN one CloudEvent
+            let body = fixture(&file);
+            // WHEN it is split
+            let events = split_events(Protocol::EventPlatform, &body).expect("splits");
+            // THEN its id, type, time and subject are lifted
+            let value: serde_json::Value = serde_json::from_slice(&body).expect("JSON");
+            let fields = &events[0].fields;
+            assert_eq!(fields.id.as_deref(), value["id"].as_str());
+            assert_eq!(fields.kind.as_deref(), value["type"].as_str());
+            assert_eq!(fields.occurred_at.as_deref(), value["time"].as_str());
+            assert_eq!(fields.source.as_deref(), value["subject"].as_str());
+            assert!(
+                fields
+                    .kind
+                    .as_deref()
+                    .is_some_and(|k| k.starts_with("com.akeneo.pim.v1."))
+            );
+        }
+    }
+
+    #[test]
+    fn the_event_platform_route_accepts_an_array_of_events() {
+        // GIVEN two CloudEvents in one JSON array
+        let one = fixture("event-platform/product.created.json");
+        let two = fixture("event-platform/product.deleted.json");
+        let one = std::str::from_utf8(&one).expect("utf-8").trim();
+        let two = std::str::from_utf8(&two).expect("utf-8").trim();
+        let body = format!("[{one},\n {two}]");
+        // WHEN the body is split
+        let events = split_events(Protocol::EventPlatform, body.as_bytes()).expect("splits");
+        // THEN both events come out, byte for byte
+        assert_eq!(events.iter().map(|e| e.raw).collect::<Vec<_>>(), [one, two]);
+    }
+
+    #[test]
+    fn escapes_whitespace_and_key_order_are_kept_in_the_raw_event() {
+        // GIVEN an event with escapes, odd spacing and keys out of order
+        let raw = r#"{ "pim_source":"https:\/\/x.example" ,"action":"product.updated","event_id":"e\u00e9","data":{"b":1,"a":2} }"#;
+        let body = format!(r#"{{"events":[{raw}]}}"#);
+        // WHEN the body is split
+        let events = split_events(Protocol::EventsApi, body.as_bytes()).expect("splits");
+        // THEN the raw event is unchanged and the lifted fields are unescaped
+        assert_eq!(events[0].raw, raw);
+        assert_eq!(events[0].fields.source.as_deref(), Some("https://x.example"));
+        assert_eq!(events[0].fields.id.as_deref(), Some("eé"));
+    }
+
+    #[test]
+    fn the_old_event_date_is_used_when_event_datetime_is_absent() {
+        // GIVEN an event from a very old PIM
+        let body = br#"{"events":[{"action":"product.updated","event_date":"2019-01-01T00:00:00+00:00"}]}"#;
+        // WHEN it is split
+        let events = split_events(Protocol::EventsApi, body).expect("splits");
+        // THEN its time comes from event_date
+        assert_eq!(
+            events[0].fields.occurred_at.as_deref(),
+            Some("2019-01-01T00:00:00+00:00")
+        );
+    }
+
+    #[test]
+    fn oddly_typed_or_missing_fields_lift_as_none_and_the_event_is_kept() {
+        // GIVEN events whose fields are numbers, arrays, objects, null, or absent
+        let body = br#"{"events":[{"event_id":42,"action":["x"],"pim_source":{"url":"y"},"event_datetime":null},{}]}"#;
+        // WHEN the body is split
+        let events = split_events(Protocol::EventsApi, body).expect("splits");
+        // THEN both events are kept, with nothing lifted
+        assert_eq!(events.len(), 2);
+        assert!(events.iter().all(|e| e.fields == EventFields::default()));
+    }
+
+    #[test]
+    fn a_cloudevent_without_the_usual_fields_is_kept() {
+        // GIVEN a CloudEvent with only its spec version
+        // WHEN it is split
+        let events = split_events(Protocol::EventPlatform, br#"{"specversion":"1.0"}"#).expect("splits");
+        // THEN it is one event with nothing lifted
+        assert_eq!(events[0].fields, EventFields::default());
+    }
+
+    #[test]
+    fn bodies_that_are_not_json_are_refused_as_such() {
+        // GIVEN bodies that are not (one) JSON document
+        let cases: [(Protocol, &[u8]); 5] = [
+            (Protocol::EventsApi, b"not json"),
+            (Protocol::EventsApi, br#"{"events":[{"a":1}"#),
+            (Protocol::EventsApi, br#"{"events":[]} trailing"#),
+            (Protocol::EventsApi, b"\xff\xfe"),
+            (Protocol::EventPlatform, b""),
+        ];
+        for (protocol, body) in cases {
+            // WHEN one is split
+            // THEN it is not JSON
+            assert_eq!(
+                split_events(protocol, body),
+                Err(BodyError::NotJson),
+                "{}",
+                String::from_utf8_lossy(body)
+            );
+        }
+    }
+
+    #[test]
+    fn json_of_another_shape_is_refused_as_not_the_envelope() {
+        // GIVEN JSON that is not the protocol's envelope
+        let cases: [(Protocol, &[u8], &str); 6] = [
+            (Protocol::EventsApi, br#"{"event":[]}"#, EVENTS_API_SHAPE),
+            (Protocol::EventsApi, br#"{"events":{}}"#, EVENTS_API_SHAPE),
+            (Protocol::EventsApi, br#"{"events":[1]}"#, EVENTS_API_SHAPE),
+            (Protocol::EventsApi, br#"[]"#, EVENTS_API_SHAPE),
+            (Protocol::EventPlatform, b"\"text\"", EVENT_PLATFORM_SHAPE),
+            (Protocol::EventPlatform, b"[{}, 3]", EVENT_PLATFORM_SHAPE),
+        ];
+        for (protocol, body, shape) in cases {
+            // WHEN one is split
+            // THEN it is refused as not the envelope
+            assert_eq!(
+                split_events(protocol, body),
+                Err(BodyError::NotEnvelope(shape)),
+                "{}",
+                String::from_utf8_lossy(body)
+            );
+        }
+    }
+
+    #[test]
+    fn an_empty_event_list_is_valid_and_splits_into_nothing() {
+        // GIVEN empty event lists of both protocols
+        // WHEN they are split
+        // THEN there are no events and no error
+        assert_eq!(split_events(Protocol::EventsApi, br#"{"events":[]}"#), Ok(vec![]));
+        assert_eq!(split_events(Protocol::EventPlatform, b" [ ] "), Ok(vec![]));
+    }
+}

@@ -1,0 +1,143 @@
+//! The typed event the business logic receives: one model for both protocols,
+//! built from the queue envelope the receiver wrote.
+
+mod from_envelope;
+
+use serde_json::value::RawValue;
+use time::OffsetDateTime;
+
+use crate::core::message::{EnvelopeError, read_envelope};
+use crate::core::protocol::Protocol;
+
+/// One Akeneo event, whichever protocol delivered it.
+#[derive(Debug, Clone)]
+pub struct PimEvent {
+    /// Akeneo's event id (`event_id` / `id`): the key to dedupe on, as Akeneo
+    /// delivers at least once.
+    pub id: Option<String>,
+    pub protocol: Protocol,
+    /// What it is about.
+    pub entity: Entity,
+    /// What happened to it.
+    pub action: Action,
+    /// The entity's keys, as present in the event.
+    pub keys: EntityKeys,
+    /// The event type exactly as Akeneo named it (`product.updated`,
+    /// `com.akeneo.pim.v1.product.updated.delta`, ...).
+    pub event_type: Option<String>,
+    /// When it happened in the PIM; `None` if absent or not RFC 3339.
+    pub occurred_at: Option<OffsetDateTime>,
+    /// Who did it.
+    pub author: Option<Author>,
+    /// Which PIM (Events API) or subscription (Event Platform) sent it.
+    pub origin: Origin,
+    /// When the receiver queued it (RFC 3339), for latency measurements.
+    pub received_at: Option<String>,
+    /// The event's JSON exactly as Akeneo sent it, for anything not modelled
+    /// (the product's values, a delta's changes, ...).
+    pub raw: Box<RawValue>,
+}
+
+impl PimEvent {
+    /// Reads a queue message body into the event it carries.
+    pub fn from_message_body(body: &str) -> Result<PimEvent, EnvelopeError> {
+        read_envelope(body).map(PimEvent::from_envelope)
+    }
+
+    /// Parses `raw` into your own type for the fields this model leaves out.
+    pub fn payload<'a, T: serde::Deserialize<'a>>(&'a self) -> Result<T, serde_json::Error> {
+        serde_json::from_str(self.raw.get())
+    }
+
+    /// Events about the same entity share this key; `None` when the event names
+    /// no key. A product is keyed by uuid and by identifier, so the caller can
+    /// match events that carry only one of them.
+    pub fn entity_keys(&self) -> Vec<String> {
+        let name = self.entity.name();
+        [
+            ("uuid", &self.keys.uuid),
+            ("identifier", &self.keys.identifier),
+            ("code", &self.keys.code),
+        ]
+        .into_iter()
+        .filter_map(|(kind, value)| value.as_deref().map(|value| format!("{name}/{kind}/{value}")))
+        .collect()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Entity {
+    Product,
+    ProductModel,
+    /// Any other Akeneo entity, by its name in the event type (`category`,
+    /// `asset`, `reference-entity-record`, ...), or the whole type when it does
+    /// not follow Akeneo's naming.
+    Other(String),
+}
+
+impl Entity {
+    fn from_name(name: &str) -> Entity {
+        match name {
+            "product" => Entity::Product,
+            "product_model" | "product-model" => Entity::ProductModel,
+            other => Entity::Other(other.to_owned()),
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        match self {
+            Entity::Product => "product",
+            Entity::ProductModel => "product-model",
+            Entity::Other(name) => name,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Action {
+    Created,
+    Updated,
+    /// `removed` (Events API) or `deleted` (Event Platform).
+    Deleted,
+    /// Anything else, as given: `updated.delta`, `became-complete`, ...
+    Other(String),
+}
+
+impl Action {
+    fn from_name(name: &str) -> Action {
+        match name {
+            "created" => Action::Created,
+            "updated" => Action::Updated,
+            "removed" | "deleted" => Action::Deleted,
+            other => Action::Other(other.to_owned()),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EntityKeys {
+    pub uuid: Option<String>,
+    pub identifier: Option<String>,
+    pub code: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Author {
+    /// Username (Events API) or user identifier (Event Platform).
+    pub identifier: String,
+    /// `ui`, `api`, `system` (Events API); `user`, `api`, `job`, `system`,
+    /// `unknown-user-type` (Event Platform).
+    pub kind: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// The PIM's URL (`pim_source`), Events API.
+    Pim(String),
+    /// The subscription id (`subject`), Event Platform.
+    Subscription(String),
+    Unknown,
+}
+
+#[cfg(test)]
+mod tests;

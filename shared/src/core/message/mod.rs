@@ -1,0 +1,54 @@
+//! The queue message contract, in one place: the envelope (`v: 1`) the receiver
+//! writes around each event's exact bytes and the processor reads back, the
+//! message attributes, and the dead-letter message with its reason attributes.
+//!
+//! ```json
+//! {"v":1,"protocol":"events-api","id":"…","type":"product.updated",
+//!  "occurred_at":"…","source":"…","received_at":"…","event":{ …the event, byte for byte… }}
+//! ```
+
+pub mod dead_letter;
+pub mod reader;
+pub mod writer;
+
+pub use dead_letter::dead_letter_message;
+pub use reader::{Envelope, EnvelopeError, read_envelope};
+pub use writer::{OutboundMessage, format_timestamp};
+
+/// The envelope version this code writes and reads.
+pub const ENVELOPE_VERSION: u32 = 1;
+
+/// SQS's limit for one message, body and attributes together; also the limit for
+/// one `SendMessageBatch` call.
+pub const SQS_MAX_MESSAGE_BYTES: usize = 1_048_576;
+
+/// String attributes on every queued event, for filtering and logs.
+pub const ATTRIBUTE_PROTOCOL: &str = "protocol";
+pub const ATTRIBUTE_TYPE: &str = "type";
+pub const ATTRIBUTE_ID: &str = "id";
+
+/// Attributes a dead-lettered message carries beside the original ones: why.
+pub const DEAD_LETTER_ERROR_CODE: &str = "error_code";
+pub const DEAD_LETTER_ERROR_MESSAGE: &str = "error_message";
+pub const DEAD_LETTER_ORIGINAL_MESSAGE_ID: &str = "original_message_id";
+pub const DEAD_LETTER_RECEIVE_COUNT: &str = "receive_count";
+pub const DEAD_LETTER_ATTRIBUTES: [&str; 4] = [
+    DEAD_LETTER_ERROR_CODE,
+    DEAD_LETTER_ERROR_MESSAGE,
+    DEAD_LETTER_ORIGINAL_MESSAGE_ID,
+    DEAD_LETTER_RECEIVE_COUNT,
+];
+
+/// The fields the envelope lifts out of an event, `None` where the event lacks
+/// them or has them as something other than a string.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EventFields {
+    /// `event_id` (Events API) or `id` (Event Platform).
+    pub id: Option<String>,
+    /// `action` or `type`.
+    pub kind: Option<String>,
+    /// `event_datetime` (or `event_date`) or `time`.
+    pub occurred_at: Option<String>,
+    /// `pim_source` or `subject`.
+    pub source: Option<String>,
+}

@@ -1,0 +1,11 @@
+//! The pure core: every rule of the relay as plain functions and types. It
+//! reaches the outside world only through [`crate::ports`].
+
+pub mod body;
+pub mod delivery;
+pub mod event;
+pub mod message;
+pub mod processor;
+pub mod protocol;
+pub mod receiver;
+pub mod signature;

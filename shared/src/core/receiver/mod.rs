@@ -1,0 +1,343 @@
+//! The receiver: route, verify, split, queue, answer. Transport-free: the
+//! Function URL edge and the local HTTP edge hand it a method, path, headers and
+//! the raw body bytes.
+
+pub mod rejection;
+pub mod route;
+pub mod secret_store;
+pub mod secrets;
+
+use std::time::{Duration, SystemTime};
+
+use http::{HeaderMap, Method, StatusCode};
+use tokio::time::Instant;
+use tracing::{Instrument, info, info_span, warn};
+
+use crate::core::body::split_events;
+use crate::core::delivery::deliver_all;
+use crate::core::message::{OutboundMessage, format_timestamp};
+use crate::core::protocol::Protocol;
+use crate::core::signature::{Secrets, SignatureError, event_platform, events_api};
+use crate::observability::metrics::{self, Metrics};
+use crate::ports::queue::QueueSender;
+pub use rejection::Rejection;
+pub use secret_store::SecretStore;
+pub use secrets::RouteSecrets;
+
+/// What to send back. `body` is `None` for `HEAD`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub body: Option<String>,
+}
+
+pub struct Receiver<Q> {
+    secrets: SecretStore,
+    tolerance_secs: u64,
+    queue: Q,
+    metrics: Metrics,
+}
+
+/// A verified request's events as queue messages, split by whether SQS can take them.
+#[derive(Debug, Default)]
+pub struct Prepared {
+    pub messages: Vec<OutboundMessage>,
+    pub oversized: Vec<OutboundMessage>,
+    pub events: usize,
+}
+
+/// How a request ended, for its log line.
+struct Handled {
+    reply: Reply,
+    protocol: Option<Protocol>,
+    events: usize,
+    error: Option<&'static str>,
+}
+
+impl<Q: QueueSender> Receiver<Q> {
+    /// Events go to `queue`, signatures are checked against `secrets`, and an
+    /// Events API timestamp may be `events_api_tolerance_secs` away from now.
+    pub fn new(queue: Q, secrets: SecretStore, events_api_tolerance_secs: u64) -> Receiver<Q> {
+        Receiver {
+            secrets,
+            tolerance_secs: events_api_tolerance_secs,
+            queue,
+            metrics: Metrics::disabled(),
+        }
+    }
+
+    pub fn with_metrics(mut self, metrics: Metrics) -> Receiver<Q> {
+        self.metrics = metrics;
+        self
+    }
+
+    pub fn queue(&self) -> &Q {
+        &self.queue
+    }
+
+    /// Handles one request and writes its one log line. `now` is the wall clock
+    /// used for the Events API timestamp check and `received_at`.
+    pub async fn handle(
+        &self,
+        method: &Method,
+        path: &str,
+        headers: &HeaderMap,
+        body: &[u8],
+        now: SystemTime,
+    ) -> Reply {
+        let started = Instant::now();
+        let span = info_span!("request", %method, path = %truncate(path, 64));
+        async {
+            let handled = self.process(method, path, headers, body, now, started).await;
+            info!(
+                route = handled.protocol.map(Protocol::as_str),
+                status = handled.reply.status.as_u16(),
+                events = handled.events,
+                error = handled.error,
+                duration_ms = elapsed_ms(started),
+                "request handled"
+            );
+            handled.reply
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn process(
+        &self,
+        method: &Method,
+        path: &str,
+        headers: &HeaderMap,
+        body: &[u8],
+        now: SystemTime,
+        started: Instant,
+    ) -> Handled {
+        let Some(protocol) = route::resolve(path) else {
+            return rejected(None, Rejection::NotFound, 0);
+        };
+        let secrets = self.secrets.current();
+        let secrets = secrets.for_protocol(protocol);
+        if secrets.is_empty() {
+            return rejected(Some(protocol), Rejection::RouteNotConfigured(protocol), 0);
+        }
+        match *method {
+            Method::POST => {}
+            Method::HEAD => return answered(protocol, StatusCode::OK, None, 0),
+            Method::GET => {
+                let status = format!(r#"{{"status":"ok","route":"{protocol}"}}"#);
+                return answered(protocol, StatusCode::OK, Some(status), 0);
+            }
+            _ => return rejected(Some(protocol), Rejection::MethodNotAllowed, 0),
+        }
+
+        let prepared = match self.prepare_with(secrets, protocol, headers, body, now) {
+            Ok(prepared) => prepared,
+            Err(rejection) => {
+                if matches!(rejection, Rejection::Unauthorized(_)) {
+                    self.count(protocol, None, &[("SignatureFailures", 1)]);
+                }
+                return rejected(Some(protocol), rejection, 0);
+            }
+        };
+        self.count_received(protocol, &prepared);
+        let Prepared {
+            messages,
+            oversized,
+            events,
+        } = prepared;
+        for message in &oversized {
+            warn!(
+                route = protocol.as_str(),
+                event_id = message.event_id.as_deref(),
+                event_type = message.event_type.as_deref(),
+                bytes = message.sqs_size(),
+                "event too large for SQS, not queued"
+            );
+        }
+
+        match deliver_all(&self.queue, &messages, started + protocol.queue_budget()).await {
+            Ok(message_ids) => {
+                self.count(protocol, None, &[("EventsQueued", message_ids.len() as u64)]);
+                for (message, message_id) in messages.iter().zip(&message_ids) {
+                    info!(
+                        event_id = message.event_id.as_deref(),
+                        event_type = message.event_type.as_deref(),
+                        message_id = message_id.as_str(),
+                        "event queued"
+                    );
+                }
+            }
+            Err(error) => {
+                self.count(protocol, None, &[("QueueFailures", error.undelivered as u64)]);
+                warn!(route = protocol.as_str(), reason = %error, "events not queued");
+                return rejected(Some(protocol), error.into(), events);
+            }
+        }
+        if let Some(first) = oversized.into_iter().next() {
+            let bytes = first.sqs_size();
+            let rejection = Rejection::EventTooLarge {
+                event_id: first.event_id,
+                bytes,
+            };
+            return rejected(Some(protocol), rejection, events);
+        }
+        answered(
+            protocol,
+            StatusCode::OK,
+            Some(queued_body(messages.len())),
+            events,
+        )
+    }
+
+    /// The in-process part of a POST: verify, split and build the queue messages.
+    /// No I/O; the benchmark measures exactly this.
+    pub fn prepare(
+        &self,
+        protocol: Protocol,
+        headers: &HeaderMap,
+        body: &[u8],
+        now: SystemTime,
+    ) -> Result<Prepared, Rejection> {
+        let secrets = self.secrets.current();
+        self.prepare_with(secrets.for_protocol(protocol), protocol, headers, body, now)
+    }
+
+    fn prepare_with(
+        &self,
+        secrets: &Secrets,
+        protocol: Protocol,
+        headers: &HeaderMap,
+        body: &[u8],
+        now: SystemTime,
+    ) -> Result<Prepared, Rejection> {
+        if let Err(error) = self.verify(secrets, protocol, headers, body, now) {
+            warn!(route = protocol.as_str(), reason = %error, "signature rejected");
+            if error == SignatureError::Mismatch {
+                self.secrets.signature_mismatched();
+            }
+            return Err(error.into());
+        }
+        if protocol == Protocol::EventsApi && body.is_empty() {
+            // The subscription page's Test button: signed, empty, nothing to queue.
+            return Ok(Prepared::default());
+        }
+        let events = split_events(protocol, body)?;
+        let received_at = format_timestamp(now);
+        let (messages, oversized) = events
+            .iter()
+            .map(|event| OutboundMessage::build(protocol, event.raw, &event.fields, &received_at))
+            .partition(OutboundMessage::fits_in_sqs);
+        Ok(Prepared {
+            messages,
+            oversized,
+            events: events.len(),
+        })
+    }
+
+    fn verify(
+        &self,
+        secrets: &Secrets,
+        protocol: Protocol,
+        headers: &HeaderMap,
+        body: &[u8],
+        now: SystemTime,
+    ) -> Result<(), SignatureError> {
+        let header = |name: &str| headers.get(name).map(|value| value.as_bytes());
+        match protocol {
+            Protocol::EventsApi => events_api::verify(
+                secrets,
+                header(events_api::TIMESTAMP_HEADER),
+                header(events_api::SIGNATURE_HEADER),
+                body,
+                unix_seconds(now),
+                self.tolerance_secs,
+            ),
+            Protocol::EventPlatform => event_platform::verify(
+                secrets,
+                header(event_platform::PRIMARY_HEADER),
+                header(event_platform::SECONDARY_HEADER),
+                header(event_platform::ALGORITHM_HEADER),
+                body,
+            ),
+        }
+    }
+}
+
+impl<Q> Receiver<Q> {
+    fn count(&self, protocol: Protocol, event_type: Option<&str>, counts: &[(&'static str, u64)]) {
+        let mut dimensions = vec![("Protocol", protocol.as_str())];
+        if let Some(event_type) = event_type {
+            dimensions.push(("EventType", event_type));
+        }
+        let record = metrics::Record {
+            dimensions,
+            counts: counts.to_vec(),
+        };
+        self.metrics.emit(&record, false);
+    }
+
+    /// Events received, by type: usually one type per request.
+    fn count_received(&self, protocol: Protocol, prepared: &Prepared) {
+        let mut by_type: Vec<(&str, u64)> = Vec::new();
+        for message in prepared.messages.iter().chain(&prepared.oversized) {
+            let event_type = message.event_type.as_deref().unwrap_or("unknown");
+            match by_type.iter_mut().find(|(t, _)| *t == event_type) {
+                Some((_, count)) => *count += 1,
+                None => by_type.push((event_type, 1)),
+            }
+        }
+        for (event_type, count) in by_type {
+            self.count(protocol, Some(event_type), &[("EventsReceived", count)]);
+        }
+    }
+}
+
+fn answered(protocol: Protocol, status: StatusCode, body: Option<String>, events: usize) -> Handled {
+    Handled {
+        reply: Reply { status, body },
+        protocol: Some(protocol),
+        events,
+        error: None,
+    }
+}
+
+fn rejected(protocol: Option<Protocol>, rejection: Rejection, events: usize) -> Handled {
+    // An unknown path has no protocol; 404 is the same for both.
+    let status = rejection.status(protocol.unwrap_or(Protocol::EventsApi));
+    let body = serde_json::json!({ "error": rejection.code(), "message": rejection.client_message() });
+    Handled {
+        reply: Reply {
+            status,
+            body: Some(body.to_string()),
+        },
+        protocol,
+        events,
+        error: Some(rejection.code()),
+    }
+}
+
+fn queued_body(count: usize) -> String {
+    format!(r#"{{"queued":{count}}}"#)
+}
+
+fn unix_seconds(now: SystemTime) -> i64 {
+    match now.duration_since(SystemTime::UNIX_EPOCH) {
+        Ok(since) => i64::try_from(since.as_secs()).unwrap_or(i64::MAX),
+        Err(before) => -i64::try_from(before.duration().as_secs()).unwrap_or(i64::MAX),
+    }
+}
+
+fn elapsed_ms(started: Instant) -> f64 {
+    let elapsed: Duration = started.elapsed();
+    (elapsed.as_secs_f64() * 1000.0 * 100.0).round() / 100.0
+}
+
+fn truncate(text: &str, max: usize) -> &str {
+    match text.char_indices().nth(max) {
+        Some((cut, _)) => &text[..cut],
+        None => text,
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,80 @@
+//! Every way a request can fail, each with one status and one stable code.
+
+use http::StatusCode;
+
+use crate::core::body::BodyError;
+use crate::core::delivery::DeliveryError;
+use crate::core::protocol::Protocol;
+use crate::core::signature::SignatureError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Rejection {
+    #[error("no route at this path")]
+    NotFound,
+    #[error("the {0} route has no secrets configured")]
+    RouteNotConfigured(Protocol),
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    #[error("signature rejected: {0}")]
+    Unauthorized(#[from] SignatureError),
+    #[error(transparent)]
+    Body(#[from] BodyError),
+    #[error("event {event_id:?} is {bytes} bytes as a queue message, over the SQS limit")]
+    EventTooLarge { event_id: Option<String>, bytes: usize },
+    #[error("queue unavailable: {0}")]
+    QueueUnavailable(#[from] DeliveryError),
+}
+
+impl Rejection {
+    pub fn status(&self, protocol: Protocol) -> StatusCode {
+        match self {
+            Rejection::NotFound | Rejection::RouteNotConfigured(_) => StatusCode::NOT_FOUND,
+            Rejection::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Rejection::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Rejection::Body(_) => StatusCode::BAD_REQUEST,
+            Rejection::EventTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Rejection::QueueUnavailable(_) => protocol.busy_status(),
+        }
+    }
+
+    /// Stable, for clients and log queries.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Rejection::NotFound => "not_found",
+            Rejection::RouteNotConfigured(_) => "route_not_configured",
+            Rejection::MethodNotAllowed => "method_not_allowed",
+            Rejection::Unauthorized(_) => "unauthorized",
+            Rejection::Body(BodyError::NotJson) => "invalid_json",
+            Rejection::Body(BodyError::NotEnvelope(_)) => "invalid_envelope",
+            Rejection::EventTooLarge { .. } => "event_too_large",
+            Rejection::QueueUnavailable(_) => "queue_unavailable",
+        }
+    }
+
+    /// What the client is told: enough to act on, nothing internal. Signature
+    /// failures all read the same so a prober learns nothing from the wording.
+    pub fn client_message(&self) -> String {
+        match self {
+            Rejection::NotFound => String::from("no route at this path; use /events-api or /event-platform"),
+            Rejection::RouteNotConfigured(protocol) => {
+                format!(
+                    "the {} route is not configured on this relay",
+                    protocol.display_name()
+                )
+            }
+            Rejection::MethodNotAllowed => {
+                String::from("use POST to deliver events, GET or HEAD to check health")
+            }
+            Rejection::Unauthorized(_) => String::from("missing, invalid or expired signature"),
+            Rejection::Body(error) => error.to_string(),
+            Rejection::EventTooLarge { event_id, bytes } => format!(
+                "event {} is {bytes} bytes as a queue message, over the 1 MiB SQS limit; \
+                 the request's other events were queued",
+                event_id.as_deref().unwrap_or("without an id")
+            ),
+            Rejection::QueueUnavailable(_) => {
+                String::from("the queue did not accept every event; retry later")
+            }
+        }
+    }
+}

@@ -1,0 +1,405 @@
+//! The status table of PROTOCOLS.md section 3, one row per test, with the clock
+//! injected and an in-memory queue.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
+
+use super::*;
+use crate::core::signature::{Header, Secrets, event_platform, events_api};
+use crate::testing::{Behaviour, MemoryQueue, fixture, signature_vectors};
+
+const EA_SECRET: &str = "3ha6eonoa9icsckw8kccos084w0c0000g08g40oo4kww0gc8w4";
+const EP_SECRET: &str = "averysecretprimarysecret";
+const SENT_AT: u64 = 1_602_565_368;
+
+/// A receiver on an in-memory queue, its clock at `SENT_AT`.
+struct App {
+    receiver: Receiver<MemoryQueue>,
+}
+
+impl App {
+    fn new(behaviour: Behaviour) -> App {
+        App::with_secrets(behaviour, EA_SECRET, EP_SECRET)
+    }
+
+    fn with_secrets(behaviour: Behaviour, events_api: &str, event_platform: &str) -> App {
+        let secrets = RouteSecrets {
+            events_api: Secrets::parse_list(events_api),
+            event_platform: Secrets::parse_list(event_platform),
+        };
+        let receiver = Receiver::new(MemoryQueue::new(behaviour), SecretStore::fixed(secrets), 300);
+        App { receiver }
+    }
+
+    async fn request(&self, method: Method, path: &str, headers: &HeaderMap, body: &[u8]) -> Reply {
+        let now: SystemTime = UNIX_EPOCH + Duration::from_secs(SENT_AT);
+        self.receiver.handle(&method, path, headers, body, now).await
+    }
+
+    /// A POST signed as the PIM signs it, `skew` seconds before now.
+    async fn post_events_api_signed_ago(&self, body: &[u8], skew: u64) -> Reply {
+        let headers = header_map(events_api::headers(EA_SECRET, SENT_AT - skew, body));
+        self.request(Method::POST, "/events-api", &headers, body).await
+    }
+
+    async fn post_events_api(&self, body: &[u8]) -> Reply {
+        self.post_events_api_signed_ago(body, 0).await
+    }
+
+    async fn post_event_platform(&self, body: &[u8]) -> Reply {
+        let headers = header_map(event_platform::headers(EP_SECRET, None, body));
+        self.request(Method::POST, "/event-platform", &headers, body)
+            .await
+    }
+
+    fn queued(&self) -> Vec<String> {
+        self.receiver.queue().bodies()
+    }
+}
+
+fn header_map(headers: impl IntoIterator<Item = Header>) -> HeaderMap {
+    headers
+        .into_iter()
+        .map(|(name, value)| {
+            (
+                HeaderName::from_static(name),
+                HeaderValue::from_str(&value).expect("ASCII header"),
+            )
+        })
+        .collect()
+}
+
+/// The reply's status and stable error code (asserting it has a message too).
+fn refusal(reply: &Reply) -> (StatusCode, String) {
+    let body: serde_json::Value = serde_json::from_str(reply.body.as_deref().expect("a body")).expect("JSON");
+    assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()));
+    (
+        reply.status,
+        body["error"].as_str().expect("error code").to_owned(),
+    )
+}
+
+#[tokio::test]
+async fn an_events_api_request_with_a_valid_signature_queues_every_event_and_answers_200() {
+    // GIVEN a receiver and a signed bulk request of ten events
+    let app = App::new(Behaviour::Accept);
+    let body = fixture("events-api/bulk-10.product.updated.json");
+    // WHEN it is posted
+    let reply = app.post_events_api(&body).await;
+    // THEN every event is queued and the answer says so
+    assert_eq!(
+        (reply.status, reply.body.as_deref()),
+        (StatusCode::OK, Some(r#"{"queued":10}"#))
+    );
+    assert_eq!(app.queued().len(), 10);
+}
+
+#[tokio::test]
+async fn the_events_api_signature_vector_is_accepted_as_sent() {
+    // GIVEN the known-answer vector's exact headers and body
+    let app = App::new(Behaviour::Accept);
+    let vector = &signature_vectors("events_api")[1];
+    let headers = header_map([
+        (events_api::TIMESTAMP_HEADER, vector.text("timestamp").to_owned()),
+        (events_api::SIGNATURE_HEADER, vector.text("signature").to_owned()),
+    ]);
+    // WHEN they are posted
+    let reply = app
+        .request(Method::POST, "/events-api", &headers, &vector.body())
+        .await;
+    // THEN the request is accepted
+    assert_eq!(reply.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn the_event_platform_vector_is_accepted_by_a_relay_holding_only_the_new_secret() {
+    // GIVEN a relay that holds only the vector's secondary secret
+    let vector = &signature_vectors("event_platform")[0];
+    let app = App::with_secrets(Behaviour::Accept, EA_SECRET, vector.text("secondary_secret"));
+    let headers = header_map([
+        (
+            event_platform::PRIMARY_HEADER,
+            vector.text("primary_signature").to_owned(),
+        ),
+        (
+            event_platform::SECONDARY_HEADER,
+            vector.text("secondary_signature").to_owned(),
+        ),
+    ]);
+    // WHEN the vector is posted with both signatures
+    let reply = app
+        .request(Method::POST, "/event-platform", &headers, &vector.body())
+        .await;
+    // THEN it is accepted
+    assert_eq!(reply.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn an_event_platform_request_with_a_valid_signature_queues_the_event_and_answers_200() {
+    // GIVEN a receiver and a signed delta event
+    let app = App::new(Behaviour::Accept);
+    let body = fixture("event-platform/product.updated.delta.json");
+    // WHEN it is posted
+    let reply = app.post_event_platform(&body).await;
+    // THEN it is queued in its envelope, received at the injected time
+    assert_eq!(
+        (reply.status, reply.body.as_deref()),
+        (StatusCode::OK, Some(r#"{"queued":1}"#))
+    );
+    let queued: serde_json::Value = serde_json::from_str(&app.queued()[0]).expect("JSON");
+    assert_eq!(queued["protocol"], "event-platform");
+    assert_eq!(queued["type"], "com.akeneo.pim.v1.product.updated.delta");
+    assert_eq!(queued["received_at"], "2020-10-13T05:02:48.000Z");
+}
+
+#[tokio::test]
+async fn the_test_button_is_200_and_queues_nothing() {
+    // GIVEN a receiver whose queue is down
+    let app = App::new(Behaviour::Unavailable);
+    // WHEN the subscription page's Test button posts a signed empty body
+    let reply = app.post_events_api(b"").await;
+    // THEN it is accepted without touching the queue
+    assert_eq!(
+        (reply.status, reply.body.as_deref()),
+        (StatusCode::OK, Some(r#"{"queued":0}"#))
+    );
+    assert!(app.receiver.queue().calls().is_empty());
+}
+
+#[tokio::test]
+async fn an_unsigned_empty_post_is_not_the_test_button() {
+    // GIVEN a receiver
+    let app = App::new(Behaviour::Accept);
+    // WHEN an empty body is posted without a signature
+    let reply = app
+        .request(Method::POST, "/events-api", &HeaderMap::new(), b"")
+        .await;
+    // THEN it is refused
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn head_answers_200_without_a_body_on_both_routes() {
+    // GIVEN a receiver whose queue is down
+    let app = App::new(Behaviour::Unavailable);
+    for path in ["/events-api", "/event-platform", "/event-platform/"] {
+        // WHEN a route is probed with HEAD
+        let reply = app.request(Method::HEAD, path, &HeaderMap::new(), b"").await;
+        // THEN it answers 200 with no body
+        assert_eq!((reply.status, reply.body), (StatusCode::OK, None), "{path}");
+    }
+}
+
+#[tokio::test]
+async fn get_answers_200_with_a_status_on_both_routes() {
+    // GIVEN a receiver
+    let app = App::new(Behaviour::Unavailable);
+    for path in ["/events-api", "/event-platform"] {
+        // WHEN a route is probed with GET
+        let reply = app.request(Method::GET, path, &HeaderMap::new(), b"").await;
+        // THEN it answers 200 with its status
+        assert_eq!(reply.status, StatusCode::OK, "{path}");
+        assert!(reply.body.is_some_and(|b| b.contains(r#""status":"ok""#)));
+    }
+}
+
+#[tokio::test]
+async fn missing_wrong_or_stale_signatures_are_401_with_one_and_the_same_message() {
+    // GIVEN a receiver and requests whose signature is missing, wrong or stale
+    let app = App::new(Behaviour::Accept);
+    let body = fixture("events-api/product.created.json");
+    let ep_body = fixture("event-platform/product.created.json");
+    let mut wrong = header_map(events_api::headers(EA_SECRET, SENT_AT, &body));
+    wrong.insert(
+        events_api::SIGNATURE_HEADER,
+        HeaderValue::from_str(&"0".repeat(64)).expect("ASCII"),
+    );
+    let mut ep_wrong = header_map(event_platform::headers(EP_SECRET, None, &ep_body));
+    ep_wrong.insert(
+        event_platform::PRIMARY_HEADER,
+        HeaderValue::from_static("deadbeef"),
+    );
+    let ep_other_body = header_map(event_platform::headers(EP_SECRET, None, b"other"));
+    let mut replies = vec![
+        app.request(Method::POST, "/events-api", &HeaderMap::new(), &body)
+            .await,
+        app.request(Method::POST, "/events-api", &wrong, &body).await,
+        app.post_events_api_signed_ago(&body, 301).await,
+        app.request(Method::POST, "/event-platform", &HeaderMap::new(), &ep_body)
+            .await,
+        app.request(Method::POST, "/event-platform", &ep_wrong, &ep_body)
+            .await,
+        app.request(Method::POST, "/event-platform", &ep_other_body, &ep_body)
+            .await,
+    ];
+    // WHEN they are posted
+    // THEN each is 401 unauthorized, all with the same words, and nothing is queued
+    for reply in &replies {
+        assert_eq!(
+            refusal(reply),
+            (StatusCode::UNAUTHORIZED, "unauthorized".to_owned())
+        );
+    }
+    replies.dedup();
+    assert_eq!(replies.len(), 1, "every signature failure reads the same");
+    assert!(app.queued().is_empty());
+}
+
+#[tokio::test]
+async fn a_signed_body_that_is_not_json_is_400_invalid_json() {
+    // GIVEN a receiver
+    let app = App::new(Behaviour::Accept);
+    // WHEN signed bodies that are not JSON are posted on both routes
+    let events_api = app.post_events_api(b"{not json").await;
+    let event_platform = app.post_event_platform(b"<xml/>").await;
+    // THEN both are 400 invalid_json
+    let expected = (StatusCode::BAD_REQUEST, "invalid_json".to_owned());
+    assert_eq!(
+        (refusal(&events_api), refusal(&event_platform)),
+        (expected.clone(), expected)
+    );
+}
+
+#[tokio::test]
+async fn signed_json_that_is_not_the_envelope_is_400_invalid_envelope() {
+    // GIVEN a receiver
+    let app = App::new(Behaviour::Accept);
+    // WHEN signed JSON of the wrong shape is posted on both routes
+    let events_api = app.post_events_api(br#"{"items":[]}"#).await;
+    let event_platform = app.post_event_platform(b"42").await;
+    // THEN both are 400 invalid_envelope
+    let expected = (StatusCode::BAD_REQUEST, "invalid_envelope".to_owned());
+    assert_eq!(
+        (refusal(&events_api), refusal(&event_platform)),
+        (expected.clone(), expected)
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_unavailable_queue_is_503_on_the_events_api_without_internals() {
+    // GIVEN a receiver whose queue refuses connections
+    let app = App::new(Behaviour::Unavailable);
+    // WHEN a signed Events API request is posted
+    let reply = app
+        .post_events_api(&fixture("events-api/product.removed.json"))
+        .await;
+    // THEN it is 503 queue_unavailable, and the cause stays in the logs
+    assert_eq!(
+        refusal(&reply),
+        (StatusCode::SERVICE_UNAVAILABLE, "queue_unavailable".to_owned())
+    );
+    assert!(!reply.body.unwrap_or_default().contains("connection refused"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_unavailable_queue_is_429_on_the_event_platform_so_akeneo_slows_down_and_retries() {
+    // GIVEN a receiver whose queue refuses connections
+    let app = App::new(Behaviour::Unavailable);
+    // WHEN a signed Event Platform request is posted
+    let reply = app
+        .post_event_platform(&fixture("event-platform/product.deleted.json"))
+        .await;
+    // THEN it is 429 queue_unavailable
+    assert_eq!(
+        refusal(&reply),
+        (StatusCode::TOO_MANY_REQUESTS, "queue_unavailable".to_owned())
+    );
+}
+
+#[tokio::test]
+async fn an_event_over_the_sqs_limit_is_413_and_the_others_are_still_queued() {
+    // GIVEN a request with one small event and one over 1 MiB
+    let app = App::new(Behaviour::Accept);
+    let big = format!(
+        r#"{{"event_id":"big-one","action":"product.updated","data":"{}"}}"#,
+        "x".repeat(1_048_576)
+    );
+    let body = format!(r#"{{"events":[{{"event_id":"small","action":"product.updated"}},{big}]}}"#);
+    // WHEN it is posted
+    let reply = app.post_events_api(body.as_bytes()).await;
+    // THEN it is 413 naming the big event, and the small one is queued
+    assert_eq!(
+        refusal(&reply),
+        (StatusCode::PAYLOAD_TOO_LARGE, "event_too_large".to_owned())
+    );
+    assert!(reply.body.is_some_and(|b| b.contains("big-one")));
+    let queued = app.queued();
+    assert_eq!(queued.len(), 1);
+    assert!(queued[0].contains(r#""id":"small""#));
+}
+
+#[tokio::test]
+async fn a_single_event_platform_event_over_the_sqs_limit_is_413() {
+    // GIVEN a CloudEvent over 1 MiB
+    let app = App::new(Behaviour::Accept);
+    let body = format!(
+        r#"{{"id":"big-one","type":"com.akeneo.pim.v1.product.updated","data":"{}"}}"#,
+        "x".repeat(1_048_576)
+    );
+    // WHEN it is posted
+    let reply = app.post_event_platform(body.as_bytes()).await;
+    // THEN it is 413 and nothing is queued
+    assert_eq!(reply.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(app.queued().is_empty());
+}
+
+#[tokio::test]
+async fn an_unknown_path_is_404_not_found() {
+    // GIVEN a receiver
+    let app = App::new(Behaviour::Accept);
+    // WHEN a path that is no route is posted to
+    let reply = app
+        .request(Method::POST, "/webhook", &HeaderMap::new(), b"{}")
+        .await;
+    // THEN it is 404 not_found, never a redirect
+    assert_eq!(refusal(&reply), (StatusCode::NOT_FOUND, "not_found".to_owned()));
+}
+
+#[tokio::test]
+async fn a_route_without_secrets_is_404_route_not_configured() {
+    // GIVEN a receiver with no Event Platform secret
+    let app = App::with_secrets(Behaviour::Accept, EA_SECRET, "");
+    // WHEN a signed Event Platform request is posted
+    let reply = app
+        .post_event_platform(&fixture("event-platform/product.created.json"))
+        .await;
+    // THEN the route is not there, and the message says which
+    assert_eq!(
+        refusal(&reply),
+        (StatusCode::NOT_FOUND, "route_not_configured".to_owned())
+    );
+    assert!(
+        reply
+            .body
+            .is_some_and(|b| b.contains("Event Platform route is not configured"))
+    );
+}
+
+#[tokio::test]
+async fn another_method_is_405_method_not_allowed() {
+    // GIVEN a receiver
+    let app = App::new(Behaviour::Accept);
+    // WHEN a route is sent a PUT
+    let reply = app
+        .request(Method::PUT, "/events-api", &HeaderMap::new(), b"")
+        .await;
+    // THEN it is 405 method_not_allowed
+    assert_eq!(
+        refusal(&reply),
+        (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed".to_owned())
+    );
+}
+
+#[tokio::test]
+async fn entries_the_queue_fails_are_retried_until_every_event_is_queued() {
+    // GIVEN a queue that fails one entry on its first two calls
+    let app = App::new(Behaviour::FailEntryTimes("7", 2));
+    // WHEN a signed bulk request is posted
+    let reply = app
+        .post_events_api(&fixture("events-api/bulk-10.product.updated.json"))
+        .await;
+    // THEN the answer waits until all ten are queued
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(app.queued().len(), 10);
+}

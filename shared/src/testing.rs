@@ -1,0 +1,189 @@
+//! Test support for this workspace: the fixtures in `tests/fixtures/` and
+//! in-memory doubles of the queue ports that fail on demand. Compiled for the
+//! crate's own tests and, with the `testing` feature, for the integration tests.
+
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+use serde_json::Value;
+
+use crate::core::message::OutboundMessage;
+use crate::ports::queue::{
+    BatchEntry, BatchReport, FailedEntry, QueueError, QueueSender, QueuedEntry, VisibilityChange,
+    VisibilityChanger,
+};
+
+/// The repository's `tests/fixtures`: request bodies and signature vectors.
+pub fn fixtures_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures")
+}
+
+/// A fixture's exact bytes.
+pub fn fixture(relative: &str) -> Vec<u8> {
+    let path = fixtures_dir().join(relative);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read fixture {}: {e}", path.display()))
+}
+
+/// The fixture files of one folder (`events-api`, `event-platform`), sorted, as
+/// paths relative to the fixtures folder.
+pub fn fixture_files(folder: &str) -> Vec<String> {
+    let mut files: Vec<String> = std::fs::read_dir(fixtures_dir().join(folder))
+        .unwrap_or_else(|e| panic!("cannot list fixtures in {folder}: {e}"))
+        .map(|entry| {
+            let name = entry.expect("directory entry").file_name();
+            format!("{folder}/{}", name.to_string_lossy())
+        })
+        .filter(|file| file.ends_with(".json"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 6, "fixtures missing in {folder}");
+    files
+}
+
+/// One known-answer vector of `signatures.json`.
+#[derive(Debug, Clone)]
+pub struct SignatureVector {
+    pub json: Value,
+}
+
+impl SignatureVector {
+    pub fn text(&self, key: &str) -> &str {
+        self.json[key]
+            .as_str()
+            .unwrap_or_else(|| panic!("vector field {key} is not text"))
+    }
+
+    /// The signed bytes: `body_file`'s exact bytes, or `body`.
+    pub fn body(&self) -> Vec<u8> {
+        match self.json.get("body_file") {
+            Some(file) => fixture(file.as_str().expect("body_file is text")),
+            None => self.text("body").as_bytes().to_vec(),
+        }
+    }
+}
+
+/// The vectors of one protocol (`events_api`, `event_platform`).
+pub fn signature_vectors(protocol: &str) -> Vec<SignatureVector> {
+    let all: Value = serde_json::from_slice(&fixture("signatures.json")).expect("signatures.json is JSON");
+    all[protocol]
+        .as_array()
+        .unwrap_or_else(|| panic!("no {protocol} vectors"))
+        .iter()
+        .map(|json| SignatureVector { json: json.clone() })
+        .collect()
+}
+
+/// How the in-memory queue answers each call.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Behaviour {
+    Accept,
+    /// The whole call fails.
+    Unavailable,
+    /// The first N calls fail the entry with this id, as SQS does under load.
+    FailEntryTimes(&'static str, usize),
+    /// Refuses entries for being malformed.
+    RefuseAll,
+    /// Never answers.
+    Hang,
+}
+
+/// A queue that keeps what it is sent and fails as told.
+pub struct MemoryQueue {
+    behaviour: Behaviour,
+    pub messages: Mutex<Vec<OutboundMessage>>,
+    /// Entries per call, in call order.
+    pub calls: Mutex<Vec<usize>>,
+}
+
+impl MemoryQueue {
+    pub fn new(behaviour: Behaviour) -> MemoryQueue {
+        MemoryQueue {
+            behaviour,
+            messages: Mutex::new(Vec::new()),
+            calls: Mutex::new(Vec::new()),
+        }
+    }
+
+    pub fn bodies(&self) -> Vec<String> {
+        self.messages
+            .lock()
+            .expect("lock")
+            .iter()
+            .map(|m| m.body.clone())
+            .collect()
+    }
+
+    pub fn calls(&self) -> Vec<usize> {
+        self.calls.lock().expect("lock").clone()
+    }
+}
+
+impl QueueSender for MemoryQueue {
+    async fn send_batch<'a>(&'a self, entries: &'a [BatchEntry<'a>]) -> Result<BatchReport, QueueError> {
+        let call_number = {
+            let mut calls = self.calls.lock().expect("lock");
+            calls.push(entries.len());
+            calls.len()
+        };
+        let mut report = BatchReport::default();
+        for entry in entries {
+            let fail = match self.behaviour {
+                Behaviour::Accept => None,
+                Behaviour::Unavailable => {
+                    return Err(QueueError::Unavailable {
+                        detail: "connection refused".into(),
+                    });
+                }
+                Behaviour::Hang => std::future::pending().await,
+                Behaviour::RefuseAll => Some(true),
+                Behaviour::FailEntryTimes(id, times) => {
+                    (entry.id == id && call_number <= times).then_some(false)
+                }
+            };
+            match fail {
+                Some(sender_fault) => report.failed.push(FailedEntry {
+                    id: entry.id.to_owned(),
+                    code: "InternalError".into(),
+                    sender_fault,
+                }),
+                None => {
+                    self.messages.lock().expect("lock").push(entry.message.clone());
+                    report.queued.push(QueuedEntry {
+                        id: entry.id.to_owned(),
+                        message_id: format!("m-{}", entry.id),
+                    });
+                }
+            }
+        }
+        Ok(report)
+    }
+}
+
+/// Records visibility changes as (entry id, receipt handle, seconds).
+#[derive(Default)]
+pub struct MemoryVisibility {
+    pub changes: Mutex<Vec<(String, String, u64)>>,
+}
+
+impl MemoryVisibility {
+    pub fn changes(&self) -> Vec<(String, String, u64)> {
+        self.changes.lock().expect("lock").clone()
+    }
+}
+
+impl VisibilityChanger for MemoryVisibility {
+    async fn change_visibility<'a>(
+        &'a self,
+        changes: &'a [VisibilityChange<'a>],
+    ) -> Result<Vec<String>, QueueError> {
+        let mut recorded = self.changes.lock().expect("lock");
+        for change in changes {
+            recorded.push((
+                change.id.to_owned(),
+                change.receipt_handle.to_owned(),
+                change.timeout.as_secs(),
+            ));
+        }
+        Ok(Vec::new())
+    }
+}

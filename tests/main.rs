@@ -1,0 +1,11 @@
+//! The integration suite, one binary: the receiver and the processor against
+//! moto, Secrets Manager rotation, the template's operational checks, and the
+//! real release binaries end to end.
+
+mod support;
+
+mod processor_sqs;
+mod receiver_sqs;
+mod release_binaries;
+mod secrets_manager;
+mod template;

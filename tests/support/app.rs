@@ -1,0 +1,147 @@
+//! A test app around the receiver: its real Function URL handling on an SQS
+//! queue of its own in moto, so a test reads as one request and what landed.
+
+use aws_sdk_sqs::Client;
+use aws_sdk_sqs::types::Message;
+use lambda_http::Body;
+use serde_json::Value;
+use shared::adapters::aws::SdkConfig;
+use shared::adapters::aws::sqs::SqsQueue;
+use shared::core::receiver::{Receiver, RouteSecrets, SecretStore};
+use shared::core::signature::Secrets;
+use shared::edges::lambda::function_url::respond;
+use shared::ports::queue::QueueSender;
+
+use super::akeneo::{Headers, event_platform_headers, events_api_headers};
+use super::{function_url, moto};
+
+pub const EA_SECRET: &str = "events-api-test-secret-0123456789abcdefghijklmnop";
+pub const EP_PRIMARY: &str = "averysecretprimarysecret";
+pub const EP_SECONDARY: &str = "anothersecondarysecret16";
+
+/// The fixed secrets of both routes the test apps use.
+pub fn secrets() -> SecretStore {
+    SecretStore::fixed(RouteSecrets {
+        events_api: Secrets::new([EA_SECRET]),
+        event_platform: Secrets::new([EP_PRIMARY, EP_SECONDARY]),
+    })
+}
+
+/// What the receiver answered.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub body: Value,
+}
+
+impl Answer {
+    pub fn error(&self) -> &str {
+        self.body["error"].as_str().unwrap_or_default()
+    }
+}
+
+pub struct ReceiverApp<Q: QueueSender = SqsQueue> {
+    pub receiver: Receiver<Q>,
+    pub sqs: Client,
+    pub queue_url: String,
+}
+
+impl ReceiverApp<SqsQueue> {
+    /// A receiver on a new moto queue.
+    pub async fn start(name: &str) -> ReceiverApp<SqsQueue> {
+        let sdk = moto::sdk().await;
+        let sqs = aws_sdk_sqs::Client::new(&sdk);
+        let queue_url = moto::create_queue(&sqs, name).await;
+        let receiver = Receiver::new(SqsQueue::new(&sdk, &queue_url), secrets(), 300);
+        ReceiverApp {
+            receiver,
+            sqs,
+            queue_url,
+        }
+    }
+
+    /// A receiver whose SQS endpoint is `endpoint` (refusing or hanging).
+    pub async fn on_endpoint(endpoint: &str) -> ReceiverApp<SqsQueue> {
+        let sdk: SdkConfig = moto::sdk().await.into_builder().endpoint_url(endpoint).build();
+        let queue_url = format!("{endpoint}/000000000000/nowhere");
+        let receiver = Receiver::new(SqsQueue::new(&sdk, &queue_url), secrets(), 300);
+        ReceiverApp {
+            receiver,
+            sqs: aws_sdk_sqs::Client::new(&sdk),
+            queue_url,
+        }
+    }
+}
+
+impl<Q: QueueSender> ReceiverApp<Q> {
+    /// A receiver on `queue`, whose messages land on `queue_url` in moto.
+    pub async fn with_queue(queue: Q, queue_url: String) -> ReceiverApp<Q> {
+        ReceiverApp {
+            receiver: Receiver::new(queue, secrets(), 300),
+            sqs: moto::sqs().await,
+            queue_url,
+        }
+    }
+
+    pub async fn request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &Headers,
+        body: &[u8],
+        base64: bool,
+    ) -> Answer {
+        let response = respond(
+            &self.receiver,
+            &function_url::request(method, path, headers, body, base64),
+        )
+        .await;
+        let status = response.status().as_u16();
+        let body = match response.body() {
+            Body::Text(text) => serde_json::from_str(text).expect("JSON response"),
+            Body::Empty => Value::Null,
+            other => panic!("unexpected response body {other:?}"),
+        };
+        Answer { status, body }
+    }
+
+    /// POSTs `body` signed as the PIM signs it, now.
+    pub async fn post_events_api(&self, body: &[u8]) -> Answer {
+        self.request(
+            "POST",
+            "/events-api",
+            &events_api_headers(EA_SECRET, body),
+            body,
+            false,
+        )
+        .await
+    }
+
+    /// POSTs `body` base64-encoded, as a Function URL passes binary bodies.
+    pub async fn post_events_api_base64(&self, body: &[u8]) -> Answer {
+        self.request(
+            "POST",
+            "/events-api",
+            &events_api_headers(EA_SECRET, body),
+            body,
+            true,
+        )
+        .await
+    }
+
+    /// POSTs `body` signed as the Event Platform signs it with `secrets`.
+    pub async fn post_event_platform_signed(&self, secrets: &[&str], body: &[u8]) -> Answer {
+        let headers = event_platform_headers(secrets, body);
+        self.request("POST", "/event-platform", &headers, body, false)
+            .await
+    }
+
+    pub async fn post_event_platform(&self, body: &[u8]) -> Answer {
+        self.post_event_platform_signed(&[EP_PRIMARY], body).await
+    }
+
+    /// Every message that landed on the queue (received once each).
+    pub async fn queued(&self) -> Vec<Message> {
+        moto::drain(&self.sqs, &self.queue_url).await
+    }
+}

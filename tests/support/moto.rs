@@ -1,0 +1,143 @@
+//! A real SQS and Secrets Manager API: moto, started by `scripts/test`. Without
+//! it the tests fail rather than skip: a suite that silently skips its AWS tests
+//! proves nothing.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use aws_sdk_sqs::Client;
+use aws_sdk_sqs::types::{Message, MessageSystemAttributeName, QueueAttributeName};
+use serde_json::json;
+use shared::adapters::aws::SdkConfig;
+
+/// The SDK configuration pointing at moto.
+pub async fn sdk() -> SdkConfig {
+    std::env::var("AWS_ENDPOINT_URL").expect(
+        "AWS_ENDPOINT_URL is not set: run the tests with scripts/test, which starts a local AWS API (moto)",
+    );
+    shared::adapters::aws::sdk_config().await
+}
+
+pub async fn sqs() -> Client {
+    Client::new(&sdk().await)
+}
+
+/// A fresh queue per test, so tests can run in parallel.
+pub async fn create_queue(client: &Client, name: &str) -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let name = format!(
+        "{name}-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    );
+    let created = client
+        .create_queue()
+        .queue_name(name)
+        .send()
+        .await
+        .expect("moto creates queues");
+    created.queue_url.expect("queue url")
+}
+
+/// A queue with a dead-letter queue behind it, as the template deploys them.
+pub async fn create_queue_with_dlq(client: &Client, name: &str, max_receive_count: u32) -> (String, String) {
+    let dlq = create_queue(client, &format!("{name}-dlq")).await;
+    let arn = client
+        .get_queue_attributes()
+        .queue_url(&dlq)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .expect("dlq arn")
+        .attributes
+        .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
+        .expect("arn");
+    let queue = create_queue(client, name).await;
+    let redrive = json!({"deadLetterTargetArn": arn, "maxReceiveCount": max_receive_count.to_string()});
+    client
+        .set_queue_attributes()
+        .queue_url(&queue)
+        .attributes(QueueAttributeName::RedrivePolicy, redrive.to_string())
+        .send()
+        .await
+        .expect("redrive policy");
+    (queue, dlq)
+}
+
+/// Receives up to ten messages, hiding them for `visibility_secs`.
+pub async fn receive(client: &Client, queue_url: &str, visibility_secs: i32) -> Vec<Message> {
+    client
+        .receive_message()
+        .queue_url(queue_url)
+        .max_number_of_messages(10)
+        .visibility_timeout(visibility_secs)
+        .message_attribute_names("All")
+        .message_system_attribute_names(MessageSystemAttributeName::All)
+        .wait_time_seconds(0)
+        .send()
+        .await
+        .expect("receive from moto")
+        .messages
+        .unwrap_or_default()
+}
+
+/// Every message on the queue, received (and so hidden) once each.
+pub async fn drain(client: &Client, queue_url: &str) -> Vec<Message> {
+    let mut all = Vec::new();
+    loop {
+        let batch = receive(client, queue_url, 30).await;
+        if batch.is_empty() {
+            return all;
+        }
+        all.extend(batch);
+    }
+}
+
+/// (visible, hidden) message counts.
+pub async fn queue_counts(client: &Client, queue_url: &str) -> (u64, u64) {
+    use QueueAttributeName::{ApproximateNumberOfMessages, ApproximateNumberOfMessagesNotVisible};
+    let attributes = client
+        .get_queue_attributes()
+        .queue_url(queue_url)
+        .attribute_names(ApproximateNumberOfMessages)
+        .attribute_names(ApproximateNumberOfMessagesNotVisible)
+        .send()
+        .await
+        .expect("queue attributes")
+        .attributes
+        .unwrap_or_default();
+    let count = |name| attributes.get(&name).and_then(|v| v.parse().ok()).unwrap_or(0);
+    (
+        count(ApproximateNumberOfMessages),
+        count(ApproximateNumberOfMessagesNotVisible),
+    )
+}
+
+pub fn string_attribute(message: &Message, name: &str) -> Option<String> {
+    message
+        .message_attributes
+        .as_ref()?
+        .get(name)?
+        .string_value
+        .clone()
+}
+
+/// An endpoint where nothing listens: connections are refused at once.
+pub fn refused_endpoint() -> String {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let endpoint = format!("http://{}", closed.local_addr().expect("addr"));
+    drop(closed);
+    endpoint
+}
+
+/// An endpoint that accepts connections and never answers, like a black hole.
+pub async fn hanging_endpoint() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let endpoint = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    endpoint
+}
