@@ -74,7 +74,7 @@ async fn listening(port: u16) {
 
 /// cargo-lambda's runtime emulator, serving the Runtime API and Function URLs.
 fn emulator(port: u16) -> Running {
-    let child = Command::new("cargo")
+    let child = cargo()
         .args([
             "lambda",
             "watch",
@@ -84,8 +84,6 @@ fn emulator(port: u16) -> Running {
             "-P",
             &port.to_string(),
         ])
-        .env("PATH", tools_path())
-        .current_dir(root())
         .stdout(Stdio::null())
         .spawn()
         .expect("cargo lambda watch starts");

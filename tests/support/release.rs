@@ -10,18 +10,36 @@ pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-/// cargo-lambda's venv bin first on PATH: it links with the zig its package brings.
+/// cargo-lambda's venv bin first on PATH (it links with the zig its package
+/// brings), once: scripts/test has already put it there.
 pub fn tools_path() -> String {
     let tools = root().join(".tools/cargo-lambda/bin");
     assert!(
         tools.join("cargo-lambda").exists(),
         "cargo-lambda is missing: run scripts/test, which installs it"
     );
-    format!(
-        "{}:{}",
-        tools.display(),
-        std::env::var("PATH").unwrap_or_default()
-    )
+    let tools = tools.canonicalize().expect("tools folder");
+    let path = std::env::var("PATH").unwrap_or_default();
+    if std::env::split_paths(&path).any(|dir| dir.canonicalize().ok().as_ref() == Some(&tools)) {
+        path
+    } else {
+        format!("{}:{path}", tools.display())
+    }
+}
+
+/// A cargo command with the environment scripts/test gave cargo, not the one
+/// cargo gives a test: build scripts (ring's among them) rerun when
+/// `CARGO_PKG_NAME` and the like change, which would rebuild half the tree.
+pub fn cargo() -> Command {
+    let mut command = Command::new("cargo");
+    for (name, _) in std::env::vars_os() {
+        let name = name.to_string_lossy().into_owned();
+        if (name.starts_with("CARGO_") && name != "CARGO_HOME") || name == "CARGO" {
+            command.env_remove(name);
+        }
+    }
+    command.env("PATH", tools_path()).current_dir(root());
+    command
 }
 
 /// The same command scripts/test runs; `sam build` runs it per function with
