@@ -3,6 +3,7 @@
 //! what happens to the message: deleted, retried later, or dead-lettered.
 
 pub mod backoff;
+pub mod batch;
 pub mod schedule;
 
 use std::panic::AssertUnwindSafe;
@@ -19,6 +20,7 @@ use crate::observability::metrics::{self, Metrics};
 use crate::ports::handler::{EventHandler, Outcome};
 use crate::ports::queue::{QueueSender, ReceivedMessage, VisibilityChange, VisibilityChanger};
 use backoff::backoff;
+use batch::{Batch, Verdict};
 
 /// How long the processor may spend sending a batch's rejects to the DLQ, and
 /// changing the visibility of its retries.
@@ -79,13 +81,6 @@ impl Disposition {
     }
 }
 
-/// The handler's verdict before the queue calls that carry it out.
-enum Verdict {
-    Done,
-    Retry(String),
-    DeadLetter { code: String, message: String },
-}
-
 pub struct Processor<H, D, V> {
     handler: H,
     dead_letters: D,
@@ -117,65 +112,54 @@ impl<H: EventHandler, D: QueueSender, V: VisibilityChanger> Processor<H, D, V> {
         &self.handler
     }
 
-    /// Processes a batch; answers each record's disposition, in batch order.
-    pub async fn process_batch(&self, records: &[ReceivedMessage]) -> Vec<Disposition> {
-        let parsed: Vec<Result<PimEvent, (&'static str, String)>> = records
-            .iter()
-            .map(|record| match record.body.as_deref() {
-                None | Some("") => Err(("invalid_envelope", String::from("the message has no body"))),
-                Some(body) => PimEvent::from_message_body(body).map_err(|e| (e.code(), e.to_string())),
-            })
-            .collect();
-        let events: Vec<Option<&PimEvent>> = parsed.iter().map(|p| p.as_ref().ok()).collect();
-        let groups = schedule::entity_groups(&events);
-
-        let mut verdicts: Vec<Option<Verdict>> = (0..records.len()).map(|_| None).collect();
-        let mut runs = stream::iter(groups)
-            .map(|group| self.run_group(group, records, &parsed))
-            .buffer_unordered(self.concurrency);
-        while let Some(results) = runs.next().await {
-            for (index, verdict) in results {
-                verdicts[index] = Some(verdict);
-            }
-        }
-        drop(runs);
-
-        let verdicts: Vec<Verdict> = verdicts
-            .into_iter()
-            .map(|v| v.unwrap_or_else(|| Verdict::Retry("not run".into())))
-            .collect();
-        let dispositions = self.carry_out(records, verdicts).await;
-        for (record, disposition) in records.iter().zip(&dispositions) {
-            log_disposition(record, disposition);
+    /// Processes a batch; answers each message's disposition, in batch order.
+    pub async fn process_batch(&self, messages: &[ReceivedMessage]) -> Vec<Disposition> {
+        let mut batch = Batch::read(messages);
+        self.run_handlers(messages, &mut batch).await;
+        let dispositions = self.carry_out(messages, batch.into_verdicts()).await;
+        for (message, disposition) in messages.iter().zip(&dispositions) {
+            log_disposition(message, disposition);
         }
         self.count(&dispositions);
         dispositions
     }
 
+    /// Runs the business logic on every pending event: entities concurrently up
+    /// to the limit, one entity's events one after another, oldest first.
+    async fn run_handlers(&self, messages: &[ReceivedMessage], batch: &mut Batch) {
+        let pending = batch.pending();
+        let groups = schedule::entity_groups(&pending);
+        let mut verdicts = Vec::with_capacity(messages.len());
+        let mut runs = stream::iter(groups)
+            .map(|group| self.run_group(group, messages, &pending))
+            .buffer_unordered(self.concurrency);
+        while let Some(results) = runs.next().await {
+            verdicts.extend(results);
+        }
+        drop(runs);
+        for (index, verdict) in verdicts {
+            batch.decide(index, verdict);
+        }
+    }
+
     async fn run_group(
         &self,
         group: Vec<usize>,
-        records: &[ReceivedMessage],
-        parsed: &[Result<PimEvent, (&'static str, String)>],
+        messages: &[ReceivedMessage],
+        pending: &[Option<&PimEvent>],
     ) -> Vec<(usize, Verdict)> {
         let mut results = Vec::with_capacity(group.len());
         for index in group {
-            let record = &records[index];
+            let Some(event) = pending[index] else { continue };
+            let message = &messages[index];
             let span = info_span!(
                 "message",
-                message_id = record.message_id.as_str(),
-                event_id = record.attribute(ATTRIBUTE_ID),
-                event_type = record.attribute(ATTRIBUTE_TYPE),
-                receive_count = record.receive_count,
+                message_id = message.message_id.as_str(),
+                event_id = message.attribute(ATTRIBUTE_ID),
+                event_type = message.attribute(ATTRIBUTE_TYPE),
+                receive_count = message.receive_count,
             );
-            let verdict = match &parsed[index] {
-                Err((code, message)) => Verdict::DeadLetter {
-                    code: (*code).to_owned(),
-                    message: message.clone(),
-                },
-                Ok(event) => self.run_handler(event).instrument(span).await,
-            };
-            results.push((index, verdict));
+            results.push((index, self.run_handler(event).instrument(span).await));
         }
         results
     }
@@ -200,25 +184,30 @@ impl<H: EventHandler, D: QueueSender, V: VisibilityChanger> Processor<H, D, V> {
     }
 
     /// Sends the rejects to the DLQ and postpones the retries.
-    async fn carry_out(&self, records: &[ReceivedMessage], verdicts: Vec<Verdict>) -> Vec<Disposition> {
-        let rejects: Vec<usize> = (0..records.len())
-            .filter(|&i| matches!(verdicts[i], Verdict::DeadLetter { .. }))
-            .collect();
-        let messages: Vec<_> = rejects
+    async fn carry_out(&self, messages: &[ReceivedMessage], verdicts: Vec<Verdict>) -> Vec<Disposition> {
+        let (rejects, dead_letters): (Vec<usize>, Vec<_>) = verdicts
             .iter()
-            .map(|&i| match &verdicts[i] {
-                Verdict::DeadLetter { code, message } => dead_letter_message(&records[i], code, message),
-                _ => unreachable!("filtered to dead letters"),
+            .enumerate()
+            .filter_map(|(i, verdict)| match verdict {
+                Verdict::DeadLetter { code, message } => {
+                    Some((i, dead_letter_message(&messages[i], code, message)))
+                }
+                _ => None,
             })
-            .collect();
-        let delivery = deliver(&self.dead_letters, &messages, Instant::now() + QUEUE_CALL_BUDGET).await;
+            .unzip();
+        let delivery = deliver(
+            &self.dead_letters,
+            &dead_letters,
+            Instant::now() + QUEUE_CALL_BUDGET,
+        )
+        .await;
         if delivery.message_ids.iter().any(Option::is_none) {
             warn!(
                 reason = delivery.last_error.as_str(),
                 "dead-letter queue did not take every message"
             );
         }
-        let mut dead_lettered = vec![false; records.len()];
+        let mut dead_lettered = vec![false; messages.len()];
         for (&index, message_id) in rejects.iter().zip(&delivery.message_ids) {
             dead_lettered[index] = message_id.is_some();
         }
@@ -229,7 +218,7 @@ impl<H: EventHandler, D: QueueSender, V: VisibilityChanger> Processor<H, D, V> {
             .map(|(index, verdict)| match verdict {
                 Verdict::Done => Disposition::Done,
                 Verdict::Retry(reason) => {
-                    let record = &records[index];
+                    let record = &messages[index];
                     let delay = backoff(record.receive_count, self.backoff_cap, &record.message_id);
                     Disposition::Retried { reason, delay }
                 }
@@ -239,19 +228,19 @@ impl<H: EventHandler, D: QueueSender, V: VisibilityChanger> Processor<H, D, V> {
                 Verdict::DeadLetter { code, .. } => Disposition::DeadLetterFailed { code },
             })
             .collect();
-        self.postpone_retries(records, &dispositions).await;
+        self.postpone_retries(messages, &dispositions).await;
         dispositions
     }
 
-    async fn postpone_retries(&self, records: &[ReceivedMessage], dispositions: &[Disposition]) {
-        let ids: Vec<String> = (0..records.len()).map(|i| i.to_string()).collect();
+    async fn postpone_retries(&self, messages: &[ReceivedMessage], dispositions: &[Disposition]) {
+        let ids: Vec<String> = (0..messages.len()).map(|i| i.to_string()).collect();
         let changes: Vec<VisibilityChange<'_>> = dispositions
             .iter()
             .enumerate()
             .filter_map(|(i, disposition)| match disposition {
                 Disposition::Retried { delay, .. } => Some(VisibilityChange {
                     id: &ids[i],
-                    receipt_handle: records[i].receipt_handle.as_deref()?,
+                    receipt_handle: messages[i].receipt_handle.as_deref()?,
                     timeout: *delay,
                 }),
                 _ => None,

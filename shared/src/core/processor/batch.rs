@@ -1,0 +1,74 @@
+//! A batch on its way through the processor: each message is either an event
+//! still to handle or already decided. Every step of the processor reads the
+//! pending events and decides some of them; whatever is left is the handler's.
+
+use crate::core::event::PimEvent;
+use crate::ports::queue::ReceivedMessage;
+
+/// What is decided for one message, before the queue calls that carry it out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    Done,
+    Retry(String),
+    DeadLetter { code: String, message: String },
+}
+
+pub enum Slot {
+    Pending(Box<PimEvent>),
+    Decided(Verdict),
+}
+
+pub struct Batch {
+    slots: Vec<Slot>,
+}
+
+impl Batch {
+    /// Reads each message on its own: one that is not an envelope this code
+    /// reads is decided at once, as a dead letter.
+    pub fn read(messages: &[ReceivedMessage]) -> Batch {
+        let slots = messages
+            .iter()
+            .map(|message| match message.body.as_deref() {
+                None | Some("") => Slot::Decided(Verdict::DeadLetter {
+                    code: "invalid_envelope".into(),
+                    message: "the message has no body".into(),
+                }),
+                Some(body) => match PimEvent::from_message_body(body) {
+                    Ok(event) => Slot::Pending(Box::new(event)),
+                    Err(error) => Slot::Decided(Verdict::DeadLetter {
+                        code: error.code().into(),
+                        message: error.to_string(),
+                    }),
+                },
+            })
+            .collect();
+        Batch { slots }
+    }
+
+    /// The events still to handle, by index; `None` where decided.
+    pub fn pending(&self) -> Vec<Option<&PimEvent>> {
+        self.slots
+            .iter()
+            .map(|slot| match slot {
+                Slot::Pending(event) => Some(event.as_ref()),
+                Slot::Decided(_) => None,
+            })
+            .collect()
+    }
+
+    pub fn decide(&mut self, index: usize, verdict: Verdict) {
+        self.slots[index] = Slot::Decided(verdict);
+    }
+
+    /// Every verdict in batch order. A message nobody decided is retried: it
+    /// must never be reported done without having run.
+    pub fn into_verdicts(self) -> Vec<Verdict> {
+        self.slots
+            .into_iter()
+            .map(|slot| match slot {
+                Slot::Decided(verdict) => verdict,
+                Slot::Pending(_) => Verdict::Retry("not run".into()),
+            })
+            .collect()
+    }
+}
