@@ -1,0 +1,607 @@
+"""The receiver's release bootstrap run the way Lambda runs it, and measured.
+
+A Lambda Runtime API emulator starts the bootstrap with Lambda's environment
+(optionally inside a cgroup v1 CPU quota equal to a 128 MB or 256 MB
+function's share, applied from exec), hands it Function URL events carrying
+signed requests of both protocols, and records init time, first-request time,
+warm p50/p99, CPU time per request (from /proc/<pid>/task/*/schedstat) and
+peak RSS. The queue is moto behind a local TLS terminator whose test CA the
+SDK trusts through SSL_CERT_FILE, so TLS handshakes are in the figures.
+
+Run it through scripts/bench-lambda (it picks the interpreter that has boto3).
+"""
+
+import argparse
+import asyncio
+import datetime
+import hashlib
+import hmac
+import json
+import os
+import queue
+import signal
+import socket
+import ssl
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+# Lambda gives a function CPU in proportion to its memory, a full vCPU at
+# 1,769 MB; in cgroup v1 terms, this much quota per 20 ms period.
+PERIOD_US = 20_000
+QUOTAS_US = {"none": None, "256": 2_894, "128": 1_447}
+
+EA_SECRET = "bench-events-api-secret"
+EP_SECRET = "bench-event-platform-secret"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port, within=30.0):
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    sys.exit(f"nothing listens on {port}")
+
+
+# ---------------------------------------------------------------- TLS in front of moto
+
+
+def make_certificates(folder):
+    """A test CA and a certificate for localhost signed by it."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+    import ipaddress
+
+    now = datetime.datetime.now(datetime.timezone.utc)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "relay bench CA")])
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=2))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(True, False, False, False, False, True, True, False, False), critical=True
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]))
+        .issuer_name(ca_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=2))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+            ),
+            critical=False,
+        )
+        .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    paths = {name: os.path.join(folder, f"{name}.pem") for name in ("ca", "cert", "key")}
+    with open(paths["ca"], "wb") as f:
+        f.write(ca.public_bytes(serialization.Encoding.PEM))
+    with open(paths["cert"], "wb") as f:
+        f.write(cert.public_bytes(serialization.Encoding.PEM))
+    with open(paths["key"], "wb") as f:
+        f.write(
+            key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        )
+    return paths
+
+
+def start_tls_terminator(paths, upstream_port):
+    """Accepts TLS on a free port and pipes the plaintext to moto."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(paths["cert"], paths["key"])
+    port = free_port()
+
+    async def pipe(reader, writer):
+        try:
+            while data := await reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            writer.close()
+
+    async def handle(client_reader, client_writer):
+        try:
+            up_reader, up_writer = await asyncio.open_connection("127.0.0.1", upstream_port)
+        except OSError:
+            client_writer.close()
+            return
+        await asyncio.gather(pipe(client_reader, up_writer), pipe(up_reader, client_writer))
+
+    def run():
+        loop = asyncio.new_event_loop()
+        server = loop.run_until_complete(asyncio.start_server(handle, "127.0.0.1", port, ssl=context))
+        loop.run_until_complete(server.serve_forever())
+
+    threading.Thread(target=run, daemon=True).start()
+    wait_for_port(port)
+    return port
+
+
+# ---------------------------------------------------------------- Runtime API emulator
+
+
+class Runtime:
+    """The Lambda Runtime API, one function at a time."""
+
+    def __init__(self):
+        self.events = queue.Queue()
+        self.responses = queue.Queue()
+        self.next_calls = queue.Queue()
+        self.failures = []
+        runtime = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def read_body(self):
+                length = int(self.headers.get("content-length") or 0)
+                return self.rfile.read(length) if length else b""
+
+            def reply(self, status, body=b"", headers=()):
+                self.send_response(status)
+                for name, value in headers:
+                    self.send_header(name, value)
+                self.send_header("content-length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_GET(self):
+                if not self.path.endswith("/runtime/invocation/next"):
+                    return self.reply(404)
+                runtime.next_calls.put(time.monotonic())
+                request_id, payload = runtime.events.get()
+                deadline_ms = int((time.time() + 6) * 1000)
+                self.reply(
+                    200,
+                    payload,
+                    [
+                        ("content-type", "application/json"),
+                        ("lambda-runtime-aws-request-id", request_id),
+                        ("lambda-runtime-deadline-ms", str(deadline_ms)),
+                        (
+                            "lambda-runtime-invoked-function-arn",
+                            "arn:aws:lambda:us-east-1:123456789012:function:bench-receiver",
+                        ),
+                        ("lambda-runtime-trace-id", "Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=0"),
+                    ],
+                )
+
+            def do_POST(self):
+                body = self.read_body()
+                if self.path.endswith("/response"):
+                    runtime.responses.put((time.monotonic(), body))
+                elif self.path.endswith("/error"):
+                    runtime.failures.append(body)
+                    runtime.responses.put((time.monotonic(), None))
+                self.reply(202, b'{"status":"OK"}', [("content-type", "application/json")])
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+
+
+# ---------------------------------------------------------------- the function's process
+
+
+def cpu_ns(pid):
+    """Nanoseconds on CPU of every live thread of the process."""
+    total = 0
+    for task in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{task}/schedstat") as f:
+                total += int(f.read().split()[0])
+        except (FileNotFoundError, ProcessLookupError):
+            pass
+    return total
+
+
+def peak_rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    return 0
+
+
+class CpuQuota:
+    """A cgroup v1 CPU controller group with Lambda's share for a memory size."""
+
+    def __init__(self, memory):
+        self.path = None
+        quota = QUOTAS_US[memory]
+        if quota is None:
+            return
+        self.path = f"/sys/fs/cgroup/cpu/relay-bench-{os.getpid()}-{memory}"
+        os.makedirs(self.path, exist_ok=True)
+        with open(f"{self.path}/cpu.cfs_period_us", "w") as f:
+            f.write(str(PERIOD_US))
+        with open(f"{self.path}/cpu.cfs_quota_us", "w") as f:
+            f.write(str(quota))
+
+    def enter(self):
+        """Runs in the child before exec: the quota applies from the first instruction."""
+        if self.path:
+            with open(f"{self.path}/cgroup.procs", "w") as f:
+                f.write(str(os.getpid()))
+
+    def remove(self):
+        if self.path:
+            try:
+                os.rmdir(self.path)
+            except OSError:
+                pass
+
+
+def lambda_environment(memory, runtime_port, endpoint, ca_path, queue_url):
+    size = "3008" if memory == "none" else memory
+    return {
+        "PATH": "/usr/local/bin:/usr/bin:/bin",
+        "LANG": "en_US.UTF-8",
+        "TZ": ":UTC",
+        "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{runtime_port}",
+        "AWS_LAMBDA_FUNCTION_NAME": "bench-receiver",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": size,
+        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+        "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+        "AWS_LAMBDA_LOG_GROUP_NAME": "/aws/lambda/bench-receiver",
+        "AWS_LAMBDA_LOG_STREAM_NAME": "2026/11/23/[$LATEST]bench",
+        "AWS_LAMBDA_LOG_FORMAT": "JSON",
+        "AWS_LAMBDA_LOG_LEVEL": "INFO",
+        "AWS_EXECUTION_ENV": "AWS_Lambda_provided.al2023",
+        "LAMBDA_TASK_ROOT": "/var/task",
+        "LAMBDA_RUNTIME_DIR": "/var/runtime",
+        "_HANDLER": "bootstrap",
+        "AWS_REGION": "us-east-1",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "ASIABENCHBENCHBENCH0",
+        "AWS_SECRET_ACCESS_KEY": "bench/secret/access/key/not/a/real/one/00",
+        "AWS_SESSION_TOKEN": "bench-session-token",
+        "AWS_ENDPOINT_URL": endpoint,
+        "SSL_CERT_FILE": ca_path,
+        "QUEUE_URL": queue_url,
+        "EVENTS_API_SECRETS": EA_SECRET,
+        "EVENT_PLATFORM_SECRETS": EP_SECRET,
+        "METRICS_NAMESPACE": "AkeneoEventRelay/bench",
+    }
+
+
+# ---------------------------------------------------------------- requests as Akeneo sends them
+
+
+def product_event(index, target_bytes):
+    values = []
+    n = 0
+    while sum(len(v) for v in values) + 700 < target_bytes:
+        values.append(
+            f'"description_{n}":[{{"locale":"en_US","scope":"ecommerce","data":"<p>Sunglasses '
+            f"\\u00e9t\\u00e9 model {n}: UV400 lenses, acetate frame, case included. "
+            f'https:\\/\\/example.com\\/p\\/{n}</p>"}}],'
+        )
+        n += 1
+    return (
+        f'{{"action":"product.updated","event_id":"{uuid.uuid4()}","event_datetime":"2026-11-23T10:00:00+00:00",'
+        f'"author":"erp","author_type":"api","pim_source":"https:\\/\\/demo.akeneo.com","data":{{"resource":'
+        f'{{"uuid":"{uuid.uuid4()}","identifier":"sku-{index}","family":"accessories","parent":null,"groups":[],'
+        f'"categories":["master_accessories_sunglasses"],"enabled":true,"values":{{{"".join(values)}'
+        f'"name":[{{"locale":null,"scope":null,"data":"Sunglasses"}}]}},"created":"2020-10-13T10:05:12+00:00",'
+        f'"updated":"2026-11-23T10:00:00+00:00","associations":{{}},"quantified_associations":[]}}}}}}'
+    )
+
+
+def cloud_event():
+    return json.dumps(
+        {
+            "specversion": "1.0",
+            "id": str(uuid.uuid4()),
+            "type": "com.akeneo.pim.v1.product.updated",
+            "source": "akeneo-event-platform",
+            "subject": "019256aa-7f77-7f58-bc8c-770f7e369c5b",
+            "time": "2026-11-23T10:00:00Z",
+            "datacontenttype": "application/json",
+            "data": {
+                "product": {"uuid": str(uuid.uuid4())},
+                "author": {"identifier": "b238e9f7-fcec-45bd-9431-d43cd624b244", "type": "user"},
+            },
+        },
+        separators=(",", ":"),
+    )
+
+
+SCENARIOS = {
+    "ea-1": ("Events API, 1 event 4 KB", "/events-api"),
+    "ea-10": ("Events API, 10 events 25 KB", "/events-api"),
+    "ep-1": ("Event Platform, 1 event", "/event-platform"),
+}
+
+
+def request_body(scenario):
+    if scenario == "ea-1":
+        return '{"events":[' + product_event(0, 4_300) + "]}"
+    if scenario == "ea-10":
+        return '{"events":[' + ",".join(product_event(i, 2_500) for i in range(10)) + "]}"
+    return cloud_event()
+
+
+def signed_headers(path, body):
+    raw = body.encode()
+    headers = {"content-type": "application/json", "host": "bench.lambda-url.us-east-1.on.aws"}
+    if path == "/events-api":
+        timestamp = str(int(time.time()))
+        signature = hmac.new(EA_SECRET.encode(), timestamp.encode() + b"." + raw, hashlib.sha256).hexdigest()
+        headers.update(
+            {
+                "user-agent": "AkeneoPIM/7.0",
+                "x-akeneo-request-timestamp": timestamp,
+                "x-akeneo-request-signature": signature,
+            }
+        )
+    else:
+        headers.update(
+            {
+                "user-agent": "akeneo/event-platform",
+                "x-akeneo-signature-algorithm": "HmacSHA256",
+                "x-akeneo-signature-primary": hmac.new(EP_SECRET.encode(), raw, hashlib.sha256).hexdigest(),
+            }
+        )
+    return headers
+
+
+def function_url_event(scenario):
+    path = SCENARIOS[scenario][1]
+    body = request_body(scenario)
+    now = time.time()
+    event = {
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": path,
+        "rawQueryString": "",
+        "headers": signed_headers(path, body),
+        "requestContext": {
+            "accountId": "anonymous",
+            "apiId": "bench",
+            "domainName": "bench.lambda-url.us-east-1.on.aws",
+            "domainPrefix": "bench",
+            "http": {
+                "method": "POST",
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": "203.0.113.7",
+                "userAgent": "AkeneoPIM/7.0",
+            },
+            "requestId": str(uuid.uuid4()),
+            "routeKey": "$default",
+            "stage": "$default",
+            "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
+            "timeEpoch": int(now * 1000),
+        },
+        "body": body,
+        "isBase64Encoded": False,
+    }
+    return json.dumps(event).encode()
+
+
+# ---------------------------------------------------------------- one run
+
+
+def percentile(values, p):
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    rank = max(1, min(len(ordered), int(-(-p / 100 * len(ordered) // 1))))
+    return ordered[rank - 1]
+
+
+def run_function(binary, memory, scenario, warm, env_base, log_path, perf=None):
+    """One cold start then `warm` warm requests; answers the measurements."""
+    runtime = Runtime()
+    quota = CpuQuota(memory)
+    env = lambda_environment(memory, runtime.port, *env_base)
+    command = [binary]
+    if perf:
+        command = ["perf", "record", "-g", "-F", "4999", "-o", perf, "--"] + command
+    started = time.monotonic()
+    with open(log_path, "ab") as log:
+        process = subprocess.Popen(command, env=env, stdout=log, stderr=log, preexec_fn=quota.enter)
+    pid = process.pid
+    try:
+        try:
+            first_next = runtime.next_calls.get(timeout=30)
+        except queue.Empty:
+            sys.exit(f"{binary} did not reach the Runtime API within 30 s; see {log_path}")
+        init_ms = (first_next - started) * 1000
+        init_cpu_ms = cpu_ns(pid) / 1e6 if not perf else float("nan")
+        latencies, cpus = [], []
+        refused = 0
+        for i in range(warm + 1):
+            request_id = str(uuid.uuid4())
+            payload = function_url_event(scenario)
+            before = cpu_ns(pid) if not perf else 0
+            handed = time.monotonic()
+            runtime.events.put((request_id, payload))
+            answered, body = runtime.responses.get(timeout=30)
+            runtime.next_calls.get(timeout=30)
+            after = cpu_ns(pid) if not perf else 0
+            if body is None:
+                sys.exit(f"the function reported an error: {runtime.failures[-1][:500]!r}")
+            if json.loads(body).get("statusCode") != 200:
+                refused += 1
+            latencies.append((answered - handed) * 1000)
+            cpus.append((after - before) / 1000)
+        rss = peak_rss_kib(pid) / 1024
+    finally:
+        process.send_signal(signal.SIGTERM if not perf else signal.SIGINT)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        runtime.close()
+        quota.remove()
+    warm_latencies = latencies[1:]
+    warm_cpus = cpus[1:]
+    return {
+        "init_ms": init_ms,
+        "init_cpu_ms": init_cpu_ms,
+        "first_ms": latencies[0],
+        "cold_ms": init_ms + latencies[0],
+        "p50_ms": percentile(warm_latencies, 50),
+        "p99_ms": percentile(warm_latencies, 99),
+        "cpu_us": statistics.median(warm_cpus) if warm_cpus else float("nan"),
+        "cpu_mean_us": statistics.mean(warm_cpus) if warm_cpus else float("nan"),
+        "rss_mb": rss,
+        "refused": refused,
+    }
+
+
+def summarise(runs):
+    """Median over cold starts for the cold figures, worst p99."""
+    keys = runs[0].keys()
+    return {k: statistics.median(r[k] for r in runs) for k in keys}
+
+
+# ---------------------------------------------------------------- main
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--binary", default="target/lambda/receiver/bootstrap", help="the receiver bootstrap")
+    parser.add_argument("--compare", help="a second bootstrap to measure the same way (e.g. a previous build)")
+    parser.add_argument("--memory", default="none,256,128", help="CPU shares to run under: none, 256, 128")
+    parser.add_argument("--scenarios", default=",".join(SCENARIOS), help=",".join(SCENARIOS))
+    parser.add_argument("--warm", type=int, default=300, help="warm requests per run")
+    parser.add_argument("--cold", type=int, default=5, help="cold starts per configuration")
+    parser.add_argument("--moto-python", default=sys.executable)
+    parser.add_argument("--perf", help="record a perf profile of one warm run into this file")
+    parser.add_argument("--json", help="also write every figure to this file")
+    args = parser.parse_args()
+
+    import boto3
+
+    workdir = tempfile.mkdtemp(prefix="bench-lambda-")
+    moto_port = free_port()
+    moto_bin = os.path.join(os.path.dirname(args.moto_python), "moto_server")
+    moto = subprocess.Popen(
+        [moto_bin, "-H", "127.0.0.1", "-p", str(moto_port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for_port(moto_port)
+        certificates = make_certificates(workdir)
+        tls_port = start_tls_terminator(certificates, moto_port)
+        sqs = boto3.client(
+            "sqs",
+            endpoint_url=f"http://127.0.0.1:{moto_port}",
+            region_name="us-east-1",
+            aws_access_key_id="test",
+            aws_secret_access_key="test",
+        )
+        queue_url = sqs.create_queue(QueueName="bench-events")["QueueUrl"]
+        env_base = (f"https://localhost:{tls_port}", certificates["ca"], queue_url)
+        log_path = os.path.join(workdir, "function.log")
+
+        if args.perf:
+            run_function(args.binary, "none", "ea-1", args.warm, env_base, log_path, perf=args.perf)
+            print(f"perf profile in {args.perf}: perf report -i {args.perf} --no-children")
+            return
+
+        builds = [("build", args.binary)] + ([("compare", args.compare)] if args.compare else [])
+        results = []
+        for memory in args.memory.split(","):
+            for scenario in args.scenarios.split(","):
+                for label, binary in builds:
+                    print(f"running {label} at {memory} MB: {SCENARIOS[scenario][0]}", file=sys.stderr)
+                    runs = [
+                        run_function(binary, memory, scenario, args.warm if i == 0 else 0, env_base, log_path)
+                        for i in range(args.cold)
+                    ]
+                    warm = runs[0]
+                    cold = summarise(runs)
+                    results.append(
+                        {
+                            "build": label,
+                            "binary": binary,
+                            "memory": memory,
+                            "scenario": scenario,
+                            "init_ms": cold["init_ms"],
+                            "first_ms": cold["first_ms"],
+                            "cold_ms": cold["cold_ms"],
+                            "p50_ms": warm["p50_ms"],
+                            "p99_ms": warm["p99_ms"],
+                            "cpu_us": warm["cpu_us"],
+                            "cpu_mean_us": warm["cpu_mean_us"],
+                            "rss_mb": max(r["rss_mb"] for r in runs),
+                            "refused": sum(r["refused"] for r in runs),
+                        }
+                    )
+        print_table(results, args)
+        if args.json:
+            with open(args.json, "w") as f:
+                json.dump(results, f, indent=2)
+    finally:
+        moto.terminate()
+
+
+def print_table(results, args):
+    print(
+        f"\nwarm: {args.warm} requests after one cold start; cold: median of {args.cold} starts; "
+        "CPU: median per warm request, all threads"
+    )
+    header = (
+        f"{'build':8} {'memory':6} {'scenario':28} {'init ms':>8} {'first ms':>9} {'cold ms':>8} "
+        f"{'p50 ms':>7} {'p99 ms':>7} {'CPU µs':>7} {'RSS MB':>7} {'non-200':>7}"
+    )
+    print(header)
+    print("-" * len(header))
+    for r in results:
+        print(
+            f"{r['build']:8} {r['memory']:6} {SCENARIOS[r['scenario']][0]:28} {r['init_ms']:8.1f} "
+            f"{r['first_ms']:9.1f} {r['cold_ms']:8.1f} {r['p50_ms']:7.2f} {r['p99_ms']:7.2f} "
+            f"{r['cpu_us']:7.0f} {r['rss_mb']:7.1f} {r['refused']:7d}"
+        )
+
+
+if __name__ == "__main__":
+    main()
