@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 use std::time::SystemTime;
 
-use futures::future::{BoxFuture, ready};
+use futures::future::BoxFuture;
 use time::OffsetDateTime;
 
 use crate::ports::idempotency::{Claim, ClaimOutcome, IdempotencyStore, StoreError};
@@ -101,22 +101,26 @@ impl EmbeddedIdempotencyStore {
 
 impl IdempotencyStore for EmbeddedIdempotencyStore {
     fn claim<'a>(&'a self, claim: Claim<'a>) -> BoxFuture<'a, Result<ClaimOutcome, StoreError>> {
-        Box::pin(ready(Ok(self.claim_now(claim))))
+        Box::pin(async move { Ok(self.claim_now(claim)) })
     }
 
     fn complete<'a>(&'a self, key: &'a str, keep_until: SystemTime) -> BoxFuture<'a, Result<(), StoreError>> {
-        self.state()
-            .put(key, Entry::Completed { until: keep_until }, SystemTime::now());
-        Box::pin(ready(Ok(())))
+        Box::pin(async move {
+            let entry = Entry::Completed { until: keep_until };
+            self.state().put(key, entry, SystemTime::now());
+            Ok(())
+        })
     }
 
     fn release<'a>(&'a self, key: &'a str, owner: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
-        let mut state = self.state();
-        if matches!(state.entries.get(key), Some(Entry::InProgress { owner: holder, .. }) if holder == owner)
-        {
-            state.entries.remove(key);
-        }
-        Box::pin(ready(Ok(())))
+        Box::pin(async move {
+            let mut state = self.state();
+            let ours = matches!(state.entries.get(key), Some(Entry::InProgress { owner: holder, .. }) if holder == owner);
+            if ours {
+                state.entries.remove(key);
+            }
+            Ok(())
+        })
     }
 
     fn last_handled<'a>(
@@ -124,17 +128,19 @@ impl IdempotencyStore for EmbeddedIdempotencyStore {
         entities: &'a [String],
         now: SystemTime,
     ) -> BoxFuture<'a, Result<HashMap<String, OffsetDateTime>, StoreError>> {
-        let state = self.state();
-        let found = entities
-            .iter()
-            .filter_map(|entity| match state.entries.get(entity) {
-                Some(Entry::Handled { occurred_at, until }) if *until > now => {
-                    Some((entity.clone(), *occurred_at))
-                }
-                _ => None,
-            })
-            .collect();
-        Box::pin(ready(Ok(found)))
+        Box::pin(async move {
+            let state = self.state();
+            let found = entities
+                .iter()
+                .filter_map(|entity| match state.entries.get(entity) {
+                    Some(Entry::Handled { occurred_at, until }) if *until > now => {
+                        Some((entity.clone(), *occurred_at))
+                    }
+                    _ => None,
+                })
+                .collect();
+            Ok(found)
+        })
     }
 
     fn record_handled<'a>(
@@ -144,18 +150,20 @@ impl IdempotencyStore for EmbeddedIdempotencyStore {
         now: SystemTime,
         keep_until: SystemTime,
     ) -> BoxFuture<'a, Result<(), StoreError>> {
-        let mut state = self.state();
-        let newer_recorded = matches!(
-            state.entries.get(entity),
-            Some(Entry::Handled { occurred_at: recorded, until }) if *until > now && *recorded > occurred_at
-        );
-        if !newer_recorded {
-            let entry = Entry::Handled {
-                occurred_at,
-                until: keep_until,
-            };
-            state.put(entity, entry, now);
-        }
-        Box::pin(ready(Ok(())))
+        Box::pin(async move {
+            let mut state = self.state();
+            let newer_recorded = matches!(
+                state.entries.get(entity),
+                Some(Entry::Handled { occurred_at: recorded, until }) if *until > now && *recorded > occurred_at
+            );
+            if !newer_recorded {
+                let entry = Entry::Handled {
+                    occurred_at,
+                    until: keep_until,
+                };
+                state.put(entity, entry, now);
+            }
+            Ok(())
+        })
     }
 }

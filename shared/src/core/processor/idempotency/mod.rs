@@ -309,3 +309,6 @@ fn owner_token() -> String {
     }
     hex::encode(bytes)
 }
+
+#[cfg(test)]
+mod tests;
