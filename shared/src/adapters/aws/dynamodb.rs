@@ -57,6 +57,14 @@ impl DynamoDbIdempotencyStore {
         }
     }
 
+    /// Over a client configured by the caller (another endpoint, in tests).
+    pub fn with_client(client: Client, table: impl Into<String>) -> DynamoDbIdempotencyStore {
+        DynamoDbIdempotencyStore {
+            client,
+            table: table.into(),
+        }
+    }
+
     pub fn client(&self) -> &Client {
         &self.client
     }
