@@ -1,9 +1,10 @@
 //! The integration suite, one binary: the receiver and the processor against
-//! moto, Secrets Manager rotation, the template's operational checks, and the
+//! moto (SQS, DynamoDB), Secrets Manager rotation, the template's operational checks, and the
 //! real release binaries end to end.
 
 mod support;
 
+mod idempotency_dynamodb;
 mod processor_sqs;
 mod receiver_sqs;
 mod release_binaries;

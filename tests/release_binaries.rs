@@ -10,6 +10,10 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use serde_json::{Value, json};
+use shared::Protocol;
+use shared::adapters::aws::redrive::redrive;
+use shared::core::body::split_events;
+use shared::core::message::OutboundMessage;
 
 use crate::support::akeneo::{event_platform_headers, events_api_headers, sha256_hex};
 use crate::support::moto::{self, string_attribute};
@@ -231,6 +235,24 @@ async fn process_all(http: &reqwest::Client, port: u16, queue_url: &str, expecte
     }
 }
 
+/// How many times the business logic ran each event ("event received"
+/// lines), and how many duplicates were logged as such.
+fn runs_and_duplicates(path: &Path) -> (HashMap<String, usize>, usize) {
+    let log = std::fs::read_to_string(path).expect("processor log");
+    let mut runs = HashMap::new();
+    let mut duplicates = 0;
+    for line in log.lines().filter_map(|l| serde_json::from_str::<Value>(l).ok()) {
+        if line["message"] == "event received" {
+            let id = line["event_id"].as_str().unwrap_or_default().to_owned();
+            *runs.entry(id).or_insert(0) += 1;
+        }
+        if line["duplicate"] == true && line["level"] == "INFO" {
+            duplicates += 1;
+        }
+    }
+    (runs, duplicates)
+}
+
 /// (event id -> raw_sha256) of "event received" lines, and every outcome.
 fn read_processor_log(path: &Path) -> (HashMap<String, String>, Vec<String>) {
     let log = std::fs::read_to_string(path).expect("processor log");
@@ -311,5 +333,73 @@ async fn the_real_binaries_relay_every_event_of_both_protocols_byte_for_byte_and
         string_attribute(&dead[0], "error_code").as_deref(),
         Some("invalid_envelope")
     );
+    assert_eq!(moto::queue_counts(&sqs, &queue_url).await, (0, 0));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_real_processor_runs_an_event_sent_twice_and_redriven_once_only_once() {
+    // GIVEN both release binaries on a moto queue with a DLQ, the processor with an idempotency table
+    let sqs = moto::sqs().await;
+    let (queue_url, dlq_url) = moto::create_queue_with_dlq(&sqs, "e2e-idem", 3).await;
+    let table = moto::create_idempotency_table("e2e-idem").await;
+    let port = free_port();
+    let _emulator = emulator(port);
+    listening(port).await;
+    let logs = temp_dir();
+    let processor_log = logs.join("processor-idempotency.log");
+    let receiver_env = [
+        ("QUEUE_URL", queue_url.clone()),
+        ("EVENT_PLATFORM_SECRETS", EP_SECRET.into()),
+    ];
+    let _receiver = function(
+        "receiver",
+        port,
+        &receiver_env,
+        &logs.join("receiver-idempotency.log"),
+    );
+    let processor_env = [
+        ("QUEUE_URL", queue_url.clone()),
+        ("DEAD_LETTER_QUEUE_URL", dlq_url.clone()),
+        ("IDEMPOTENCY_TABLE", table),
+    ];
+    let _processor = function("processor", port, &processor_env, &processor_log);
+    let http = crate::support::http_client(Duration::from_secs(30));
+    let text = String::from_utf8(fixture("event-platform/product.updated.json")).expect("utf-8");
+    let id = serde_json::from_str::<Value>(&text).expect("json")["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let body = text.replacen(&id, "e2e-idempotent-1", 1);
+    let url = format!("http://127.0.0.1:{port}/lambda-url/receiver/event-platform");
+
+    // WHEN Akeneo delivers the same event twice, the processor drains the queue, ...
+    for _ in 0..2 {
+        let headers = event_platform_headers(&[EP_SECRET], body.as_bytes());
+        post(&http, url.clone(), headers, body.clone()).await;
+    }
+    process_all(&http, port, &queue_url, 2).await;
+    // ... and a copy of its message is redriven from the dead-letter queue and processed
+    let queued = moto::drain(&sqs, &dlq_url).await;
+    assert!(queued.is_empty(), "nothing was dead-lettered");
+    let events = split_events(Protocol::EventPlatform, body.as_bytes()).expect("the body splits");
+    let dead_letter = OutboundMessage::build(
+        Protocol::EventPlatform,
+        events[0].raw,
+        &events[0].fields,
+        "2026-11-23T04:00:00.000Z",
+    );
+    sqs.send_message()
+        .queue_url(&dlq_url)
+        .message_body(&dead_letter.body)
+        .send()
+        .await
+        .expect("send to the DLQ");
+    redrive(&sqs, &dlq_url, &queue_url).await.expect("redrive");
+    process_all(&http, port, &queue_url, 1).await;
+
+    // THEN the business logic ran the event once; the two copies were logged as duplicates
+    let (runs, duplicates) = runs_and_duplicates(&processor_log);
+    assert_eq!(runs.get("e2e-idempotent-1"), Some(&1), "runs: {runs:?}");
+    assert_eq!(duplicates, 2);
     assert_eq!(moto::queue_counts(&sqs, &queue_url).await, (0, 0));
 }

@@ -41,26 +41,64 @@ fn number(value: &Value) -> u64 {
         .unwrap_or_else(|| panic!("{value:?} is not a number"))
 }
 
-/// Every (action, resource) pair of a function's inline policy statements.
+/// Every (action, resource) pair of a function's inline policy statements that
+/// always apply (not under an `!If`).
 fn permissions(template: &Value, function: &str) -> Vec<(String, Value)> {
-    let mut pairs = Vec::new();
-    for policy in properties(template, function)["Policies"]
+    policies(template, function)
+        .into_iter()
+        .filter(|(condition, _)| condition.is_none())
+        .flat_map(|(_, policy)| statements(policy))
+        .collect()
+}
+
+/// The (action, resource) pairs of the policies a function has only when
+/// `condition` holds (`- !If [condition, policy, !Ref AWS::NoValue]`).
+fn permissions_when(template: &Value, function: &str, condition: &str) -> Vec<(String, Value)> {
+    policies(template, function)
+        .into_iter()
+        .filter(|(c, _)| c.as_deref() == Some(condition))
+        .flat_map(|(_, policy)| statements(policy))
+        .collect()
+}
+
+/// A function's policies, each with the condition it is under.
+fn policies<'a>(template: &'a Value, function: &str) -> Vec<(Option<String>, &'a Value)> {
+    properties(template, function)["Policies"]
         .as_sequence()
         .expect("Policies")
-    {
-        for statement in policy["Statement"].as_sequence().expect("Statement list") {
-            assert_eq!(statement["Effect"], "Allow");
-            let actions = match &statement["Action"] {
-                Value::String(action) => vec![action.clone()],
-                Value::Sequence(actions) => actions
-                    .iter()
-                    .map(|a| a.as_str().expect("action").to_owned())
-                    .collect(),
-                other => panic!("odd Action {other:?}"),
-            };
-            for action in actions {
-                pairs.push((action, statement["Resource"].clone()));
+        .iter()
+        .map(|policy| match policy {
+            Value::Tagged(tagged) if tagged.tag == "If" => {
+                let branches = tagged.value.as_sequence().expect("!If list");
+                assert_eq!(
+                    intrinsic(&branches[2]),
+                    Some(("Ref".into(), "AWS::NoValue".into())),
+                    "{function}: a conditional policy grants nothing otherwise"
+                );
+                (
+                    Some(branches[0].as_str().expect("condition").to_owned()),
+                    &branches[1],
+                )
             }
+            other => (None, other),
+        })
+        .collect()
+}
+
+fn statements(policy: &Value) -> Vec<(String, Value)> {
+    let mut pairs = Vec::new();
+    for statement in policy["Statement"].as_sequence().expect("Statement list") {
+        assert_eq!(statement["Effect"], "Allow");
+        let actions = match &statement["Action"] {
+            Value::String(action) => vec![action.clone()],
+            Value::Sequence(actions) => actions
+                .iter()
+                .map(|a| a.as_str().expect("action").to_owned())
+                .collect(),
+            other => panic!("odd Action {other:?}"),
+        };
+        for action in actions {
+            pairs.push((action, statement["Resource"].clone()));
         }
     }
     pairs
@@ -150,7 +188,8 @@ fn no_function_has_a_wildcard_permission() {
     // WHEN each function's policy statements are read
     // THEN no action and no resource is a wildcard
     for function in ["ReceiverFunction", "ProcessorFunction"] {
-        for (action, resource) in permissions(&template, function) {
+        let conditional = permissions_when(&template, function, "IdempotencyEnabled");
+        for (action, resource) in permissions(&template, function).into_iter().chain(conditional) {
             assert!(!action.contains('*'), "{function}: wildcard action {action}");
             assert_ne!(
                 resource,
@@ -407,7 +446,106 @@ fn the_dashboard_body_is_json_and_shows_every_custom_metric() {
         "EventsProcessed",
         "EventsRetried",
         "EventsDeadLettered",
+        "DuplicatesSkipped",
+        "StaleSkipped",
+        "IdempotencyStoreErrors",
     ] {
         assert!(body.contains(metric), "dashboard lacks {metric}");
     }
+}
+
+#[test]
+fn the_idempotency_table_is_on_demand_keyed_and_expired_as_the_adapter_expects() {
+    // GIVEN the template
+    let template = template();
+    // WHEN the idempotency table is read
+    let table = resource(&template, "IdempotencyTable");
+    let properties = &table["Properties"];
+    // THEN it exists only when enabled (the default), bills per request, is keyed by
+    // the adapter's key and expires items through TTL on the adapter's attribute
+    use shared::adapters::aws::dynamodb::{EXPIRES_AT, KEY};
+    assert_eq!(table["Condition"], "IdempotencyEnabled");
+    assert_eq!(template["Parameters"]["Idempotency"]["Default"], "Enabled");
+    let Value::Tagged(condition) = &template["Conditions"]["IdempotencyEnabled"] else {
+        panic!("IdempotencyEnabled is not an intrinsic");
+    };
+    assert_eq!(condition.tag, "Equals");
+    assert_eq!(
+        intrinsic(&condition.value[0]),
+        Some(("Ref".into(), "Idempotency".into()))
+    );
+    assert_eq!(condition.value[1], "Enabled");
+    assert_eq!(properties["BillingMode"], "PAY_PER_REQUEST");
+    assert_eq!(properties["KeySchema"][0]["AttributeName"], KEY);
+    assert_eq!(properties["KeySchema"][0]["KeyType"], "HASH");
+    assert_eq!(properties["AttributeDefinitions"][0]["AttributeName"], KEY);
+    assert_eq!(properties["AttributeDefinitions"][0]["AttributeType"], "S");
+    assert_eq!(properties["TimeToLiveSpecification"]["AttributeName"], EXPIRES_AT);
+    assert_eq!(properties["TimeToLiveSpecification"]["Enabled"], true);
+    assert!(
+        properties["ProvisionedThroughput"].is_null(),
+        "on demand has no provisioned capacity"
+    );
+}
+
+#[test]
+fn the_processor_may_only_put_delete_and_batch_get_on_its_table_and_only_when_enabled() {
+    // GIVEN the template
+    let template = template();
+    // WHEN the processor's conditional permissions are read
+    let granted: BTreeSet<(String, Option<(String, String)>)> =
+        permissions_when(&template, "ProcessorFunction", "IdempotencyEnabled")
+            .into_iter()
+            .map(|(a, r)| (a, intrinsic(&r)))
+            .collect();
+    // THEN they are exactly the three actions the adapter calls, on the table
+    let on_table = |action: &str| {
+        (
+            action.to_owned(),
+            Some(("GetAtt".to_owned(), "IdempotencyTable.Arn".to_owned())),
+        )
+    };
+    assert_eq!(
+        granted,
+        BTreeSet::from([
+            on_table("dynamodb:PutItem"),
+            on_table("dynamodb:DeleteItem"),
+            on_table("dynamodb:BatchGetItem"),
+        ])
+    );
+    // ... and the receiver has none
+    assert!(permissions_when(&template, "ReceiverFunction", "IdempotencyEnabled").is_empty());
+}
+
+#[test]
+fn the_processor_is_told_the_table_only_when_idempotency_is_enabled() {
+    // GIVEN the template
+    let template = template();
+    // WHEN the processor's idempotency variables are read
+    let variables = &properties(&template, "ProcessorFunction")["Environment"]["Variables"];
+    use shared::config::{IDEMPOTENCY_TABLE, IDEMPOTENCY_WINDOW_DAYS};
+    // THEN each is set under the condition, and absent otherwise
+    for (name, value) in [
+        (IDEMPOTENCY_TABLE, ("Ref", "IdempotencyTable")),
+        (IDEMPOTENCY_WINDOW_DAYS, ("Ref", "IdempotencyWindowDays")),
+    ] {
+        let Value::Tagged(tagged) = &variables[name] else {
+            panic!("{name} is not an !If");
+        };
+        assert_eq!(tagged.tag, "If", "{name}");
+        let branches = tagged.value.as_sequence().expect("!If list");
+        assert_eq!(branches[0], "IdempotencyEnabled", "{name}");
+        assert_eq!(
+            intrinsic(&branches[1]),
+            Some((value.0.to_owned(), value.1.to_owned()))
+        );
+        assert_eq!(
+            intrinsic(&branches[2]),
+            Some(("Ref".into(), "AWS::NoValue".into()))
+        );
+    }
+    assert_eq!(
+        number(&template["Parameters"]["IdempotencyWindowDays"]["Default"]),
+        14
+    );
 }

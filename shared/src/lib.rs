@@ -24,5 +24,6 @@ pub mod ports;
 pub mod testing;
 
 pub use crate::core::event::PimEvent;
+pub use crate::core::processor::stale::StalePolicy;
 pub use crate::core::protocol::Protocol;
 pub use crate::ports::handler::{EventHandler, Outcome};

@@ -1,13 +1,21 @@
 //! Test support for this workspace: the fixtures in `tests/fixtures/` and
-//! in-memory doubles of the queue ports that fail on demand. Compiled for the
+//! in-memory doubles of the queue and idempotency store ports that fail on
+//! demand. Compiled for the
 //! crate's own tests and, with the `testing` feature, for the integration tests.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, SystemTime};
 
+use futures::future::BoxFuture;
 use serde_json::Value;
+use time::OffsetDateTime;
 
+use crate::adapters::embedded::EmbeddedIdempotencyStore;
 use crate::core::message::OutboundMessage;
+use crate::ports::idempotency::{Claim, ClaimOutcome, IdempotencyStore, StoreError};
 use crate::ports::queue::{
     BatchEntry, BatchReport, FailedEntry, QueueError, QueueSender, QueuedEntry, VisibilityChange,
     VisibilityChanger,
@@ -185,5 +193,80 @@ impl VisibilityChanger for MemoryVisibility {
             ));
         }
         Ok(Vec::new())
+    }
+}
+
+/// An idempotency store in memory that can be taken down, slowed down, and
+/// counts its calls: the embedded store behind switches.
+#[derive(Default)]
+pub struct SwitchableStore {
+    pub inner: EmbeddedIdempotencyStore,
+    /// Every call fails as unavailable while set.
+    pub down: AtomicBool,
+    /// Each call waits this long first (tests run on paused time).
+    pub delay: Duration,
+    pub claims: AtomicUsize,
+    pub reads: AtomicUsize,
+}
+
+impl SwitchableStore {
+    pub fn slow(delay: Duration) -> SwitchableStore {
+        SwitchableStore {
+            delay,
+            ..SwitchableStore::default()
+        }
+    }
+
+    pub fn set_down(&self, down: bool) {
+        self.down.store(down, Ordering::SeqCst);
+    }
+
+    /// The inner store's futures do nothing until polled, so a call made
+    /// while down never reaches it.
+    fn call<'a, T: Send + 'a>(
+        &'a self,
+        inner: BoxFuture<'a, Result<T, StoreError>>,
+    ) -> BoxFuture<'a, Result<T, StoreError>> {
+        Box::pin(async move {
+            tokio::time::sleep(self.delay).await;
+            if self.down.load(Ordering::SeqCst) {
+                return Err(StoreError::Unavailable("connection refused".into()));
+            }
+            inner.await
+        })
+    }
+}
+
+impl IdempotencyStore for SwitchableStore {
+    fn claim<'a>(&'a self, claim: Claim<'a>) -> BoxFuture<'a, Result<ClaimOutcome, StoreError>> {
+        self.claims.fetch_add(1, Ordering::SeqCst);
+        self.call(self.inner.claim(claim))
+    }
+
+    fn complete<'a>(&'a self, key: &'a str, keep_until: SystemTime) -> BoxFuture<'a, Result<(), StoreError>> {
+        self.call(self.inner.complete(key, keep_until))
+    }
+
+    fn release<'a>(&'a self, key: &'a str, owner: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
+        self.call(self.inner.release(key, owner))
+    }
+
+    fn last_handled<'a>(
+        &'a self,
+        entities: &'a [String],
+        now: SystemTime,
+    ) -> BoxFuture<'a, Result<HashMap<String, OffsetDateTime>, StoreError>> {
+        self.reads.fetch_add(1, Ordering::SeqCst);
+        self.call(self.inner.last_handled(entities, now))
+    }
+
+    fn record_handled<'a>(
+        &'a self,
+        entity: &'a str,
+        occurred_at: OffsetDateTime,
+        now: SystemTime,
+        keep_until: SystemTime,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        self.call(self.inner.record_handled(entity, occurred_at, now, keep_until))
     }
 }

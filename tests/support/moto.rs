@@ -1,4 +1,4 @@
-//! A real SQS and Secrets Manager API: moto, started by `scripts/test`. Without
+//! A real SQS, Secrets Manager and DynamoDB API: moto, started by `scripts/test`. Without
 //! it the tests fail rather than skip: a suite that silently skips its AWS tests
 //! proves nothing.
 
@@ -21,14 +21,19 @@ pub async fn sqs() -> Client {
     Client::new(&sdk().await)
 }
 
-/// A fresh queue per test, so tests can run in parallel.
-pub async fn create_queue(client: &Client, name: &str) -> String {
+/// A name no other test of this run uses, so tests can run in parallel.
+fn unique(name: &str) -> String {
     static NEXT: AtomicU64 = AtomicU64::new(0);
-    let name = format!(
+    format!(
         "{name}-{}-{}",
         std::process::id(),
         NEXT.fetch_add(1, Ordering::Relaxed)
-    );
+    )
+}
+
+/// A fresh queue per test.
+pub async fn create_queue(client: &Client, name: &str) -> String {
+    let name = unique(name);
     let created = client
         .create_queue()
         .queue_name(name)
@@ -140,4 +145,51 @@ pub async fn hanging_endpoint() -> String {
         }
     });
     endpoint
+}
+
+/// A fresh idempotency table, as the template creates it: on-demand, keyed by
+/// the string `k`, TTL on `expires_at`.
+pub async fn create_idempotency_table(name: &str) -> String {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+        TimeToLiveSpecification,
+    };
+    use shared::adapters::aws::dynamodb::{EXPIRES_AT, KEY};
+    let client = aws_sdk_dynamodb::Client::new(&sdk().await);
+    let table = unique(name);
+    client
+        .create_table()
+        .table_name(&table)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name(KEY)
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .expect("attribute"),
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name(KEY)
+                .key_type(KeyType::Hash)
+                .build()
+                .expect("key"),
+        )
+        .send()
+        .await
+        .expect("moto creates tables");
+    client
+        .update_time_to_live()
+        .table_name(&table)
+        .time_to_live_specification(
+            TimeToLiveSpecification::builder()
+                .attribute_name(EXPIRES_AT)
+                .enabled(true)
+                .build()
+                .expect("ttl"),
+        )
+        .send()
+        .await
+        .expect("moto enables TTL");
+    table
 }

@@ -9,9 +9,10 @@ use std::time::Duration;
 use clap::Args;
 use shared::adapters::aws::sdk_config;
 use shared::adapters::aws::sqs::SqsQueue;
-use shared::adapters::embedded::EmbeddedQueue;
+use shared::adapters::embedded::{EmbeddedIdempotencyStore, EmbeddedQueue};
 use shared::adapters::logging_handler::LoggingHandler;
 use shared::config::ReceiverConfig;
+use shared::core::processor::idempotency::DEFAULT_WINDOW;
 use shared::core::processor::{Processor, Settings};
 use shared::core::receiver::{Receiver, RouteSecrets, SecretStore};
 use shared::edges::local_http::{self, REDRIVE_PATH, Redrive};
@@ -55,7 +56,14 @@ pub struct ServeArgs {
     /// The SQS dead-letter queue, with --queue-url.
     #[arg(long, env = "DEAD_LETTER_QUEUE_URL")]
     dead_letter_queue_url: Option<String>,
+    /// Run every event as delivered: no skipping of duplicate and stale events.
+    #[arg(long)]
+    no_idempotency: bool,
 }
+
+/// What a batch polled from an SQS queue may take before its claims expire:
+/// SQS's default visibility timeout.
+const SQS_RUN_FOR: Duration = Duration::from_secs(30);
 
 /// How many messages the embedded queue's redrive policy dead-lettered.
 type MovedByPolicy = Arc<dyn Fn() -> u64 + Send + Sync>;
@@ -163,7 +171,10 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, CliError> {
                 let (queue, dlq) = (Arc::clone(&queue), Arc::clone(&dlq));
                 Arc::new(move || dlq.move_all_to(&queue))
             };
-            let processor = Processor::new(logic, Arc::clone(&dlq), Arc::clone(&queue), settings);
+            let processor = idempotent(
+                Processor::new(logic, Arc::clone(&dlq), Arc::clone(&queue), settings),
+                !args.no_idempotency,
+            );
             let moved_by_policy: MovedByPolicy = {
                 let queue = Arc::clone(&queue);
                 Arc::new(move || queue.moved_to_dead_letters())
@@ -176,6 +187,7 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, CliError> {
                 queue,
                 processor,
                 embedded,
+                Duration::from_secs(args.visibility_timeout),
             )
             .await
         }
@@ -190,7 +202,10 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, CliError> {
             let sdk = sdk_config().await;
             let queue = Arc::new(SqsQueue::new(&sdk, queue_url));
             let dlq = SqsQueue::new(&sdk, &dlq_url);
-            let processor = Processor::new(logic, dlq, Arc::clone(&queue), settings);
+            let processor = idempotent(
+                Processor::new(logic, dlq, Arc::clone(&queue), settings),
+                !args.no_idempotency,
+            );
             relay(
                 listener,
                 &receiver_config,
@@ -198,9 +213,27 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, CliError> {
                 queue,
                 processor,
                 None,
+                SQS_RUN_FOR,
             )
             .await
         }
+    }
+}
+
+/// Skips duplicate and stale events through a store in process memory,
+/// forgotten when `serve` stops (as the embedded queue is).
+fn idempotent<H, D, V>(processor: Processor<H, D, V>, on: bool) -> Processor<H, D, V>
+where
+    H: EventHandler,
+    D: QueueSender,
+    V: VisibilityChanger,
+{
+    if on {
+        println!("  idempotency: duplicate and stale events skipped (in memory)");
+        processor.with_idempotency(Arc::new(EmbeddedIdempotencyStore::new()), DEFAULT_WINDOW)
+    } else {
+        println!("  idempotency: off, every delivery runs the business logic");
+        processor
     }
 }
 
@@ -211,6 +244,7 @@ async fn relay<Q, S, H, D, V>(
     source: S,
     processor: Processor<H, D, V>,
     embedded: Option<(Redrive, MovedByPolicy)>,
+    run_for: Duration,
 ) -> Result<ExitCode, CliError>
 where
     Q: QueueSender + 'static,
@@ -243,7 +277,9 @@ where
         tokio::spawn(async move {
             // Finishes the batch in hand before stopping.
             while !*stopped.borrow() {
-                if let Err(error) = poll_once(&source, &processor, 10, Duration::from_secs(1), &stats).await {
+                if let Err(error) =
+                    poll_once(&source, &processor, 10, Duration::from_secs(1), run_for, &stats).await
+                {
                     tracing::warn!(reason = %error, "polling the queue failed; trying again");
                     tokio::time::sleep(Duration::from_secs(1)).await;
                 }

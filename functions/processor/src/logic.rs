@@ -27,4 +27,10 @@ impl EventHandler for BusinessLogic {
             _ => self.log.handle(event).await,
         }
     }
+
+    // Stale events (older than one already handled about the same entity):
+    // full snapshots and deletes are skipped, the others reach `handle` with
+    // `event.stale` set. Override `fn stale_policy(&self, event: &PimEvent)
+    // -> shared::StalePolicy` to decide otherwise (README, "Duplicate and
+    // stale events").
 }

@@ -1,11 +1,18 @@
 use std::time::Duration;
 
-use super::{ConfigError, number, required};
+use super::{ConfigError, number, read, required};
+use crate::core::processor::idempotency::DEFAULT_WINDOW;
 use crate::core::processor::{DEFAULT_BACKOFF_CAP, DEFAULT_CONCURRENCY, Settings};
 
 pub const DEAD_LETTER_QUEUE_URL: &str = "DEAD_LETTER_QUEUE_URL";
 pub const PROCESSOR_CONCURRENCY: &str = "PROCESSOR_CONCURRENCY";
 pub const BACKOFF_CAP_SECS: &str = "BACKOFF_CAP_SECS";
+pub const IDEMPOTENCY_TABLE: &str = "IDEMPOTENCY_TABLE";
+pub const IDEMPOTENCY_WINDOW_DAYS: &str = "IDEMPOTENCY_WINDOW_DAYS";
+
+/// DynamoDB's TTL ignores expiry times more than five years in the past; a
+/// year is plenty for any redrive.
+const MAX_IDEMPOTENCY_WINDOW_DAYS: u64 = 366;
 
 /// SQS refuses visibility timeouts over 12 hours.
 const MAX_BACKOFF_CAP_SECS: u64 = 12 * 60 * 60;
@@ -17,6 +24,17 @@ pub struct ProcessorConfig {
     /// Where rejected and malformed messages go at once.
     pub dead_letter_queue_url: String,
     pub settings: Settings,
+    /// Where handled events are remembered; `None` turns deduplication and the
+    /// stale guard off.
+    pub idempotency: Option<IdempotencyConfig>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyConfig {
+    /// The DynamoDB table.
+    pub table: String,
+    /// How long a handled event (and an entity's last handled time) is kept.
+    pub window: Duration,
 }
 
 impl ProcessorConfig {
@@ -68,8 +86,32 @@ impl ProcessorConfig {
                 concurrency,
                 backoff_cap: Duration::from_secs(cap),
             },
+            idempotency: idempotency(&lookup)?,
         })
     }
+}
+
+fn idempotency(lookup: &impl Fn(&str) -> Option<String>) -> Result<Option<IdempotencyConfig>, ConfigError> {
+    let Some(table) = read(lookup, IDEMPOTENCY_TABLE) else {
+        return Ok(None);
+    };
+    let days = number(
+        lookup,
+        IDEMPOTENCY_WINDOW_DAYS,
+        DEFAULT_WINDOW.as_secs() / 86_400,
+        "a whole number of days",
+    )?;
+    if days == 0 || days > MAX_IDEMPOTENCY_WINDOW_DAYS {
+        let reason = format!("must be between 1 and {MAX_IDEMPOTENCY_WINDOW_DAYS} days");
+        return Err(ConfigError::Invalid {
+            name: IDEMPOTENCY_WINDOW_DAYS,
+            reason,
+        });
+    }
+    Ok(Some(IdempotencyConfig {
+        table,
+        window: Duration::from_secs(days * 86_400),
+    }))
 }
 
 #[cfg(test)]
@@ -89,6 +131,60 @@ mod tests {
         assert_eq!(config.dead_letter_queue_url, "dlq");
         assert_eq!(config.settings.concurrency, 10);
         assert_eq!(config.settings.backoff_cap, Duration::from_secs(900));
+    }
+
+    #[test]
+    fn without_a_table_idempotency_is_off() {
+        // GIVEN no idempotency table
+        // WHEN the configuration is read
+        let config = load(&[("QUEUE_URL", "q"), (DEAD_LETTER_QUEUE_URL, "dlq")]).expect("valid");
+        // THEN events are not deduplicated
+        assert_eq!(config.idempotency, None);
+    }
+
+    #[test]
+    fn with_a_table_handled_events_are_kept_fourteen_days_unless_told_otherwise() {
+        // GIVEN a table, then a table and a window of 30 days
+        let base = [
+            ("QUEUE_URL", "q"),
+            (DEAD_LETTER_QUEUE_URL, "dlq"),
+            (IDEMPOTENCY_TABLE, "t"),
+        ];
+        // WHEN the configuration is read
+        let default = load(&base).expect("valid").idempotency.expect("on");
+        let longer = load(&[base.as_slice(), &[(IDEMPOTENCY_WINDOW_DAYS, "30")]].concat())
+            .expect("valid")
+            .idempotency
+            .expect("on");
+        // THEN the window is 14 days, or the one given
+        assert_eq!(
+            default,
+            IdempotencyConfig {
+                table: "t".into(),
+                window: Duration::from_secs(14 * 86_400)
+            }
+        );
+        assert_eq!(longer.window, Duration::from_secs(30 * 86_400));
+    }
+
+    #[test]
+    fn an_idempotency_window_of_zero_days_is_invalid() {
+        // GIVEN a window of 0 days
+        // WHEN the configuration is read
+        let error = load(&[
+            ("QUEUE_URL", "q"),
+            (DEAD_LETTER_QUEUE_URL, "d"),
+            (IDEMPOTENCY_TABLE, "t"),
+            (IDEMPOTENCY_WINDOW_DAYS, "0"),
+        ])
+        .expect_err("refused");
+        // THEN the error names the variable
+        assert!(
+            error
+                .to_string()
+                .starts_with("IDEMPOTENCY_WINDOW_DAYS is invalid"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! hand it to the processor, delete what succeeded.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use crate::core::processor::{Disposition, Processor};
 use crate::ports::handler::EventHandler;
@@ -30,11 +30,15 @@ impl PollStats {
 }
 
 /// One receive-process-delete round; answers how many messages it handled.
+/// `run_for` plays the Lambda timeout: the batch's deadline, when its claims
+/// on events expire. The queue's visibility timeout is the sensible value: a
+/// message not deleted by then is received again anyway.
 pub async fn poll_once<S, H, D, V>(
     source: &S,
     processor: &Processor<H, D, V>,
     batch_size: usize,
     wait: Duration,
+    run_for: Duration,
     stats: &PollStats,
 ) -> Result<usize, QueueError>
 where
@@ -47,7 +51,8 @@ where
     if records.is_empty() {
         return Ok(0);
     }
-    let dispositions = processor.process_batch(&records).await;
+    let deadline = SystemTime::now() + run_for;
+    let dispositions = processor.process_batch_until(&records, deadline).await;
     stats.count(&dispositions);
     let succeeded: Vec<&str> = records
         .iter()

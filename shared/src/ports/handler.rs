@@ -3,6 +3,7 @@
 use std::future::Future;
 
 use crate::core::event::PimEvent;
+use crate::core::processor::stale::StalePolicy;
 
 /// What the business logic decided about one event.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,9 +22,21 @@ pub enum Outcome {
 /// Implement this with your business logic. It is called once per event,
 /// possibly concurrently for events about different entities; events about the
 /// same product or product model arrive one after another, oldest first.
-/// Akeneo delivers at least once: use `event.id` to ignore repeats.
+/// With the idempotency store on (the default), an event already handled is
+/// not delivered again, and an event older than the newest one handled about
+/// its entity is skipped or delivered with `event.stale` set, as
+/// [`EventHandler::stale_policy`] decides. Without it, Akeneo's at-least-once
+/// delivery reaches you as is: use `event.id` to ignore repeats.
 ///
 /// A panic counts as [`Outcome::Retry`] for that event only.
 pub trait EventHandler: Send + Sync + 'static {
     fn handle(&self, event: &PimEvent) -> impl Future<Output = Outcome> + Send;
+
+    /// Whether a stale event (`event.stale` is set) reaches [`Self::handle`].
+    /// The default is [`StalePolicy::default_for`]: stale full snapshots and
+    /// deletes are skipped, thin and delta events delivered. Override it to
+    /// decide per event type, entity or author.
+    fn stale_policy(&self, event: &PimEvent) -> StalePolicy {
+        StalePolicy::default_for(event)
+    }
 }

@@ -1,12 +1,14 @@
 //! Every trait the core needs from the outside world, in one place: the queue
 //! (send, receive and delete, change visibility), the source of the signing
-//! secrets, and the integrator's business logic.
+//! secrets, the integrator's business logic, and the idempotency store.
 
 pub mod handler;
+pub mod idempotency;
 pub mod queue;
 pub mod secrets;
 
 pub use handler::{EventHandler, Outcome};
+pub use idempotency::{Claim, ClaimOutcome, IdempotencyStore, StoreError};
 pub use queue::{
     BatchEntry, BatchReport, FailedEntry, QueueError, QueueReceiver, QueueSender, QueuedEntry,
     ReceivedMessage, VisibilityChange, VisibilityChanger,

@@ -36,12 +36,29 @@ pub struct PimEvent {
     /// The event's JSON exactly as Akeneo sent it, for anything not modelled
     /// (the product's values, a delta's changes, ...).
     pub raw: Box<RawValue>,
+    /// Set by the processor when a newer event about the same entity was
+    /// already handled (in an earlier batch): this one is out of order. See
+    /// [`crate::core::processor::stale::StalePolicy`] for which stale events
+    /// reach the business logic.
+    pub stale: Option<Stale>,
+}
+
+/// An event older than the newest one already handled about its entity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stale {
+    /// When that newer event happened in the PIM.
+    pub newer_handled: OffsetDateTime,
 }
 
 impl PimEvent {
     /// Reads a queue message body into the event it carries.
     pub fn from_message_body(body: &str) -> Result<PimEvent, EnvelopeError> {
         read_envelope(body).map(PimEvent::from_envelope)
+    }
+
+    /// Whether a newer event about the same entity was already handled.
+    pub fn is_stale(&self) -> bool {
+        self.stale.is_some()
     }
 
     /// Parses `raw` into your own type for the fields this model leaves out.

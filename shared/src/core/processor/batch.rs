@@ -56,6 +56,14 @@ impl Batch {
             .collect()
     }
 
+    /// The event at `index`, if still pending, for a step that annotates it.
+    pub fn event_mut(&mut self, index: usize) -> Option<&mut PimEvent> {
+        match self.slots.get_mut(index)? {
+            Slot::Pending(event) => Some(event.as_mut()),
+            Slot::Decided(_) => None,
+        }
+    }
+
     pub fn decide(&mut self, index: usize, verdict: Verdict) {
         self.slots[index] = Slot::Decided(verdict);
     }

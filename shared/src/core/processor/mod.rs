@@ -4,10 +4,14 @@
 
 pub mod backoff;
 pub mod batch;
+pub mod dedupe;
+pub mod idempotency;
 pub mod schedule;
+pub mod stale;
 
 use std::panic::AssertUnwindSafe;
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
 use futures::{FutureExt, StreamExt, stream};
 use tokio::time::{Instant, timeout};
@@ -18,9 +22,11 @@ use crate::core::event::PimEvent;
 use crate::core::message::{ATTRIBUTE_ID, ATTRIBUTE_TYPE, dead_letter_message};
 use crate::observability::metrics::{self, Metrics};
 use crate::ports::handler::{EventHandler, Outcome};
+use crate::ports::idempotency::IdempotencyStore;
 use crate::ports::queue::{QueueSender, ReceivedMessage, VisibilityChange, VisibilityChanger};
 use backoff::backoff;
 use batch::{Batch, Verdict};
+use idempotency::Idempotency;
 
 /// How long the processor may spend sending a batch's rejects to the DLQ, and
 /// changing the visibility of its retries.
@@ -28,6 +34,9 @@ const QUEUE_CALL_BUDGET: Duration = Duration::from_secs(5);
 
 pub const DEFAULT_CONCURRENCY: usize = 10;
 pub const DEFAULT_BACKOFF_CAP: Duration = Duration::from_secs(900);
+/// How long a batch may run when its caller gives no deadline (the template's
+/// processor timeout): in-progress claims expire then.
+pub const DEFAULT_RUN_TIME: Duration = Duration::from_secs(60);
 
 /// How a batch is run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,6 +97,7 @@ pub struct Processor<H, D, V> {
     concurrency: usize,
     backoff_cap: Duration,
     metrics: Metrics,
+    idempotency: Option<Idempotency>,
 }
 
 impl<H: EventHandler, D: QueueSender, V: VisibilityChanger> Processor<H, D, V> {
@@ -100,7 +110,19 @@ impl<H: EventHandler, D: QueueSender, V: VisibilityChanger> Processor<H, D, V> {
             concurrency: settings.concurrency.max(1),
             backoff_cap: settings.backoff_cap,
             metrics: Metrics::disabled(),
+            idempotency: None,
         }
+    }
+
+    /// Skips duplicate and stale events through `store`, remembering handled
+    /// events for `window` (see [`idempotency`]).
+    pub fn with_idempotency(
+        mut self,
+        store: Arc<dyn IdempotencyStore>,
+        window: Duration,
+    ) -> Processor<H, D, V> {
+        self.idempotency = Some(Idempotency::new(store, window));
+        self
     }
 
     pub fn with_metrics(mut self, metrics: Metrics) -> Processor<H, D, V> {
@@ -114,9 +136,32 @@ impl<H: EventHandler, D: QueueSender, V: VisibilityChanger> Processor<H, D, V> {
 
     /// Processes a batch; answers each message's disposition, in batch order.
     pub async fn process_batch(&self, messages: &[ReceivedMessage]) -> Vec<Disposition> {
+        self.process_batch_until(messages, SystemTime::now() + DEFAULT_RUN_TIME)
+            .await
+    }
+
+    /// Processes a batch whose invocation ends at `deadline` (Lambda's): the
+    /// events it claims are in progress until then.
+    pub async fn process_batch_until(
+        &self,
+        messages: &[ReceivedMessage],
+        deadline: SystemTime,
+    ) -> Vec<Disposition> {
         let mut batch = Batch::read(messages);
+        let guarded = match &self.idempotency {
+            Some(guard) => Some(
+                guard
+                    .before(&self.handler, messages, &mut batch, deadline, &self.metrics)
+                    .await,
+            ),
+            None => None,
+        };
         self.run_handlers(messages, &mut batch).await;
-        let dispositions = self.carry_out(messages, batch.into_verdicts()).await;
+        let verdicts = batch.into_verdicts();
+        if let (Some(guard), Some(guarded)) = (&self.idempotency, guarded) {
+            guard.after(guarded, &verdicts, &self.metrics).await;
+        }
+        let dispositions = self.carry_out(messages, verdicts).await;
         for (message, disposition) in messages.iter().zip(&dispositions) {
             log_disposition(message, disposition);
         }

@@ -2,6 +2,7 @@
 //! response out.
 
 use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use futures::FutureExt;
@@ -29,7 +30,8 @@ where
         // Type-erased: nested in the runtime's own futures, the batch future's
         // type can be deep enough to overflow the compiler's layout query.
         async move {
-            handle_sqs_event(&processor, event.payload)
+            let deadline = UNIX_EPOCH + Duration::from_millis(event.context.deadline);
+            handle_sqs_event_until(&processor, event.payload, deadline)
                 .await
                 .map_err(lambda_runtime::Error::from)
         }
@@ -49,8 +51,23 @@ where
     D: QueueSender,
     V: VisibilityChanger,
 {
+    let deadline = SystemTime::now() + crate::core::processor::DEFAULT_RUN_TIME;
+    handle_sqs_event_until(processor, event, deadline).await
+}
+
+/// As [`handle_sqs_event`], for an invocation that Lambda stops at `deadline`.
+pub async fn handle_sqs_event_until<H, D, V>(
+    processor: &Processor<H, D, V>,
+    event: SqsEvent,
+    deadline: SystemTime,
+) -> Result<SqsBatchResponse, UnidentifiedFailures>
+where
+    H: EventHandler,
+    D: QueueSender,
+    V: VisibilityChanger,
+{
     let messages: Vec<ReceivedMessage> = event.records.into_iter().map(received_message).collect();
-    let dispositions = processor.process_batch(&messages).await;
+    let dispositions = processor.process_batch_until(&messages, deadline).await;
     let failed: Vec<&str> = messages
         .iter()
         .zip(&dispositions)
