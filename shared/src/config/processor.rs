@@ -1,6 +1,6 @@
 use std::time::Duration;
 
-use super::{ConfigError, number, required};
+use super::{ConfigError, PimConfig, ignored_authors, number, required};
 use crate::core::processor::{DEFAULT_BACKOFF_CAP, DEFAULT_CONCURRENCY, Settings};
 
 pub const DEAD_LETTER_QUEUE_URL: &str = "DEAD_LETTER_QUEUE_URL";
@@ -17,6 +17,10 @@ pub struct ProcessorConfig {
     /// Where rejected and malformed messages go at once.
     pub dead_letter_queue_url: String,
     pub settings: Settings,
+    /// The PIM to read products from; `None`: no enrichment.
+    pub pim: Option<PimConfig>,
+    /// Authors whose events are skipped, besides the PIM connection's own.
+    pub ignored_authors: Vec<String>,
 }
 
 impl ProcessorConfig {
@@ -68,6 +72,8 @@ impl ProcessorConfig {
                 concurrency,
                 backoff_cap: Duration::from_secs(cap),
             },
+            pim: PimConfig::from_lookup(&lookup)?,
+            ignored_authors: ignored_authors(&lookup),
         })
     }
 }

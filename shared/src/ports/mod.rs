@@ -1,12 +1,14 @@
 //! Every trait the core needs from the outside world, in one place: the queue
 //! (send, receive and delete, change visibility), the source of the signing
-//! secrets, and the integrator's business logic.
+//! secrets, the integrator's business logic, and the PIM's current products.
 
 pub mod handler;
+pub mod pim;
 pub mod queue;
 pub mod secrets;
 
 pub use handler::{EventHandler, Outcome};
+pub use pim::{Found, PimReadError, PimReader};
 pub use queue::{
     BatchEntry, BatchReport, FailedEntry, QueueError, QueueReceiver, QueueSender, QueuedEntry,
     ReceivedMessage, VisibilityChange, VisibilityChanger,

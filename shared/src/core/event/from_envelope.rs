@@ -118,6 +118,7 @@ impl PimEvent {
             origin,
             received_at: envelope.received_at,
             raw: envelope.event,
+            current: None,
         }
     }
 }

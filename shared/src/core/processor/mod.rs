@@ -4,9 +4,12 @@
 
 pub mod backoff;
 pub mod batch;
+pub mod enrichment;
+pub mod own_events;
 pub mod schedule;
 
 use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures::{FutureExt, StreamExt, stream};
@@ -18,9 +21,11 @@ use crate::core::event::PimEvent;
 use crate::core::message::{ATTRIBUTE_ID, ATTRIBUTE_TYPE, dead_letter_message};
 use crate::observability::metrics::{self, Metrics};
 use crate::ports::handler::{EventHandler, Outcome};
+use crate::ports::pim::PimReader;
 use crate::ports::queue::{QueueSender, ReceivedMessage, VisibilityChange, VisibilityChanger};
 use backoff::backoff;
 use batch::{Batch, Verdict};
+use enrichment::Enrichment;
 
 /// How long the processor may spend sending a batch's rejects to the DLQ, and
 /// changing the visibility of its retries.
@@ -88,6 +93,8 @@ pub struct Processor<H, D, V> {
     concurrency: usize,
     backoff_cap: Duration,
     metrics: Metrics,
+    enrichment: Option<Enrichment>,
+    ignored_authors: Vec<String>,
 }
 
 impl<H: EventHandler, D: QueueSender, V: VisibilityChanger> Processor<H, D, V> {
@@ -100,7 +107,23 @@ impl<H: EventHandler, D: QueueSender, V: VisibilityChanger> Processor<H, D, V> {
             concurrency: settings.concurrency.max(1),
             backoff_cap: settings.backoff_cap,
             metrics: Metrics::disabled(),
+            enrichment: None,
+            ignored_authors: Vec::new(),
         }
+    }
+
+    /// Gives product and product model events their current state from the
+    /// PIM before the business logic runs, spending at most `budget` per batch.
+    pub fn with_pim(mut self, reader: Arc<dyn PimReader>, budget: Duration) -> Processor<H, D, V> {
+        self.enrichment = Some(Enrichment::new(reader, budget));
+        self
+    }
+
+    /// Events by these authors (the PIM connection's own username, and any
+    /// other) are skipped: done without running the business logic.
+    pub fn with_ignored_authors(mut self, authors: impl IntoIterator<Item = String>) -> Processor<H, D, V> {
+        self.ignored_authors.extend(authors);
+        self
     }
 
     pub fn with_metrics(mut self, metrics: Metrics) -> Processor<H, D, V> {
@@ -115,12 +138,24 @@ impl<H: EventHandler, D: QueueSender, V: VisibilityChanger> Processor<H, D, V> {
     /// Processes a batch; answers each message's disposition, in batch order.
     pub async fn process_batch(&self, messages: &[ReceivedMessage]) -> Vec<Disposition> {
         let mut batch = Batch::read(messages);
+        let skipped = own_events::skip_own_events(&mut batch, &self.ignored_authors);
+        let unread = match &self.enrichment {
+            Some(enrichment) => enrichment.enrich(&mut batch).await,
+            None => 0,
+        };
         self.run_handlers(messages, &mut batch).await;
         let dispositions = self.carry_out(messages, batch.into_verdicts()).await;
         for (message, disposition) in messages.iter().zip(&dispositions) {
             log_disposition(message, disposition);
         }
         self.count(&dispositions);
+        self.metrics.emit(
+            &metrics::Record {
+                dimensions: vec![],
+                counts: vec![("OwnEventsSkipped", skipped), ("PimReadFailures", unread)],
+            },
+            false,
+        );
         dispositions
     }
 
