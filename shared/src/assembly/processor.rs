@@ -1,5 +1,6 @@
 //! The processor Lambda, assembled around the integrator's business logic: the
-//! source queue for visibility changes, the dead-letter queue, metrics.
+//! source queue for visibility changes, the dead-letter queue, metrics, and
+//! the PIM connection when one is configured (enrichment, own events skipped).
 
 use std::future::Future;
 
@@ -21,6 +22,14 @@ pub async fn from_env<H: EventHandler>(
     let sdk = sdk_config().await;
     let source = SqsQueue::new(&sdk, &config.queue_url);
     let dead_letters = SqsQueue::new(&sdk, &config.dead_letter_queue_url);
-    let processor = Processor::new(logic, dead_letters, source, config.settings);
-    Ok(processor.with_metrics(Metrics::from_env()))
+    let processor = Processor::new(logic, dead_letters, source, config.settings)
+        .with_metrics(Metrics::from_env())
+        .with_ignored_authors(config.ignored_authors.clone());
+    match &config.pim {
+        None => Ok(processor),
+        #[cfg(feature = "akeneo")]
+        Some(pim) => super::pim::enrich(processor, pim, &sdk).await,
+        #[cfg(not(feature = "akeneo"))]
+        Some(_) => Err(logged(InitError::PimUnsupported)),
+    }
 }
