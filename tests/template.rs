@@ -41,26 +41,54 @@ fn number(value: &Value) -> u64 {
         .unwrap_or_else(|| panic!("{value:?} is not a number"))
 }
 
-/// Every (action, resource) pair of a function's inline policy statements.
-fn permissions(template: &Value, function: &str) -> Vec<(String, Value)> {
-    let mut pairs = Vec::new();
+/// A statement, or the statement a `!If [Condition, statement, !Ref AWS::NoValue]`
+/// grants under that condition.
+fn unconditional(statement: &Value) -> (&Value, Option<String>) {
+    match statement {
+        Value::Tagged(tagged) if tagged.tag == "!If" => {
+            let branches = tagged.value.as_sequence().expect("!If list");
+            assert_eq!(
+                intrinsic(&branches[2]),
+                Some(("Ref".into(), "AWS::NoValue".into())),
+                "a conditional statement grants nothing otherwise"
+            );
+            (&branches[1], branches[0].as_str().map(str::to_owned))
+        }
+        statement => (statement, None),
+    }
+}
+
+/// Every statement of a function's inline policies, with its condition if any.
+fn statements(template: &Value, function: &str) -> Vec<(Value, Option<String>)> {
+    let mut all = Vec::new();
     for policy in properties(template, function)["Policies"]
         .as_sequence()
         .expect("Policies")
     {
         for statement in policy["Statement"].as_sequence().expect("Statement list") {
-            assert_eq!(statement["Effect"], "Allow");
-            let actions = match &statement["Action"] {
-                Value::String(action) => vec![action.clone()],
-                Value::Sequence(actions) => actions
-                    .iter()
-                    .map(|a| a.as_str().expect("action").to_owned())
-                    .collect(),
-                other => panic!("odd Action {other:?}"),
-            };
-            for action in actions {
-                pairs.push((action, statement["Resource"].clone()));
-            }
+            let (statement, condition) = unconditional(statement);
+            all.push((statement.clone(), condition));
+        }
+    }
+    all
+}
+
+/// Every (action, resource) pair of a function's inline policy statements,
+/// conditional ones included.
+fn permissions(template: &Value, function: &str) -> Vec<(String, Value)> {
+    let mut pairs = Vec::new();
+    for (statement, _) in statements(template, function) {
+        assert_eq!(statement["Effect"], "Allow");
+        let actions = match &statement["Action"] {
+            Value::String(action) => vec![action.clone()],
+            Value::Sequence(actions) => actions
+                .iter()
+                .map(|a| a.as_str().expect("action").to_owned())
+                .collect(),
+            other => panic!("odd Action {other:?}"),
+        };
+        for action in actions {
+            pairs.push((action, statement["Resource"].clone()));
         }
     }
     pairs
@@ -213,7 +241,76 @@ fn the_processor_may_only_consume_the_queue_and_send_to_the_dead_letter_queue() 
                 "sqs:SendMessage".into(),
                 Some(("GetAtt".into(), "DeadLetterQueue.Arn".into()))
             ),
+            (
+                "secretsmanager:GetSecretValue".into(),
+                Some(("Ref".into(), "PimConnectionSecret".into()))
+            ),
         ])
+    );
+}
+
+#[test]
+fn the_pim_connection_is_optional_and_only_the_processor_reads_its_secret() {
+    // GIVEN the template
+    let template = template();
+    // WHEN the PIM parameters, secret and the processor's use of it are read
+    let parameters = &template["Parameters"];
+    let secret = resource(&template, "PimConnectionSecret");
+    let reads: Vec<_> = statements(&template, "ProcessorFunction")
+        .into_iter()
+        .filter(|(s, _)| intrinsic(&s["Resource"]) == Some(("Ref".into(), "PimConnectionSecret".into())))
+        .collect();
+    let environment = &properties(&template, "ProcessorFunction")["Environment"]["Variables"];
+    // THEN the secret exists only with a PIM URL, from NoEcho credentials, the
+    // processor may read exactly it under the same condition, and it is told where it is
+    assert_eq!(parameters["PimUrl"]["Default"], "");
+    for credential in ["PimClientId", "PimClientSecret", "PimUsername", "PimPassword"] {
+        assert_eq!(parameters[credential]["NoEcho"], true, "{credential}");
+    }
+    assert_eq!(secret["Condition"], "HasPimConnection");
+    let document = intrinsic(&secret["Properties"]["SecretString"]).expect("!Sub").1;
+    for field in ["client_id", "client_secret", "username", "password"] {
+        assert!(document.contains(&format!("\"{field}\"")), "{field} missing");
+    }
+    assert_eq!(reads.len(), 1);
+    assert_eq!(reads[0].1.as_deref(), Some("HasPimConnection"));
+    assert_eq!(reads[0].0["Action"], "secretsmanager:GetSecretValue");
+    assert_eq!(
+        intrinsic(&environment[shared::config::PIM_URL]),
+        Some(("Ref".into(), "PimUrl".into()))
+    );
+    let arn = match &environment[shared::config::PIM_SECRET_ARN] {
+        Value::Tagged(tagged) if tagged.tag == "!If" => tagged.value.clone(),
+        other => panic!("PIM_SECRET_ARN is not conditional: {other:?}"),
+    };
+    assert_eq!(arn[0], "HasPimConnection");
+    assert_eq!(
+        intrinsic(&arn[1]),
+        Some(("Ref".into(), "PimConnectionSecret".into()))
+    );
+}
+
+#[test]
+fn by_default_every_processor_instance_together_stays_within_akeneos_4_calls_per_connection() {
+    // GIVEN the template's defaults and the code's
+    let template = template();
+    let parameters = &template["Parameters"];
+    let per_instance = number(&parameters["PimMaxConcurrentCalls"]["Default"]);
+    let instances = number(&parameters["ProcessorMaximumConcurrency"]["Default"]);
+    // WHEN they are multiplied
+    // THEN at most 4 calls are in flight for the connection, the code defaults to the
+    // same per-instance limit, and no single instance may exceed 4
+    assert!(
+        per_instance * instances <= 4,
+        "{per_instance} calls x {instances} instances"
+    );
+    assert_eq!(per_instance, shared::config::DEFAULT_MAX_CONCURRENT_CALLS as u64);
+    assert!(number(&parameters["PimMaxConcurrentCalls"]["MaxValue"]) <= 4);
+    let scaling =
+        &properties(&template, "ProcessorFunction")["Events"]["Queue"]["Properties"]["ScalingConfig"];
+    assert_eq!(
+        intrinsic(&scaling["MaximumConcurrency"]),
+        Some(("Ref".into(), "ProcessorMaximumConcurrency".into()))
     );
 }
 
@@ -277,6 +374,11 @@ fn functions_set_the_variables_the_code_reads() {
         DEAD_LETTER_QUEUE_URL,
         PROCESSOR_CONCURRENCY,
         BACKOFF_CAP_SECS,
+        PIM_URL,
+        PIM_SECRET_ARN,
+        PIM_MAX_CONCURRENT_CALLS,
+        PIM_SKIP_OWN_EVENTS,
+        PIM_IGNORE_AUTHORS,
     ] {
         assert!(processor.contains(name), "processor lacks {name}");
     }
@@ -337,6 +439,7 @@ fn alarms_watch_the_failures_that_lose_or_delay_events_and_notify_the_topic() {
         ("Errors", "ReceiverFunction"),
         ("Errors", "ProcessorFunction"),
         ("Throttles", "ProcessorFunction"),
+        ("PimReadFailures", ""),
     ] {
         assert!(
             watched.contains(&(expected.0.to_owned(), expected.1.to_owned())),
@@ -407,6 +510,8 @@ fn the_dashboard_body_is_json_and_shows_every_custom_metric() {
         "EventsProcessed",
         "EventsRetried",
         "EventsDeadLettered",
+        "PimReadFailures",
+        "OwnEventsSkipped",
     ] {
         assert!(body.contains(metric), "dashboard lacks {metric}");
     }
