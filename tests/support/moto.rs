@@ -141,3 +141,22 @@ pub async fn hanging_endpoint() -> String {
     });
     endpoint
 }
+
+/// A Secrets Manager secret holding `document`, named uniquely; answers its ARN.
+pub async fn create_secret(name: &str, document: &str) -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let secrets = aws_sdk_secretsmanager::Client::new(&sdk().await);
+    let name = format!(
+        "{name}-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    );
+    let created = secrets
+        .create_secret()
+        .name(&name)
+        .secret_string(document)
+        .send()
+        .await
+        .expect("moto creates secrets");
+    created.arn.expect("arn")
+}

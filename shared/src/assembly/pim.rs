@@ -23,6 +23,41 @@ const WARM_UP: Duration = Duration::from_secs(3);
 /// The configured connection's client, for business logic that calls the PIM
 /// itself (writes, other endpoints); `None` when no PIM is configured. It
 /// shares its token and its limit on calls in flight with the processor's.
+///
+/// The README's handler that writes back (kept here so it compiles):
+///
+/// ```no_run
+/// use shared::adapters::akeneo::PimClient;
+/// use shared::{Current, EventHandler, Outcome, PimEvent};
+/// use tokio::time::{Duration, Instant};
+///
+/// pub struct BusinessLogic {
+///     pim: PimClient,
+/// }
+///
+/// impl BusinessLogic {
+///     pub async fn from_env() -> BusinessLogic {
+///         // The same connection as the processor's: one token, one limit.
+///         let pim = shared::assembly::pim::client_from_env().await.expect("a valid PIM configuration");
+///         BusinessLogic { pim: pim.expect("PIM_URL is set") }
+///     }
+/// }
+///
+/// impl EventHandler for BusinessLogic {
+///     async fn handle(&self, event: &PimEvent) -> Outcome {
+///         let (Some(Current::Found(_product)), Some(uuid)) = (&event.current, event.keys.uuid.as_deref()) else {
+///             return Outcome::Done;
+///         };
+///         // ... push `_product` to your ERP, then record it in the PIM:
+///         let changes = serde_json::json!({"values": {"erp_status": [{"locale": null, "scope": null, "data": "synced"}]}});
+///         match self.pim.patch_product(uuid, &changes, Instant::now() + Duration::from_secs(20)).await {
+///             Ok(()) => Outcome::Done,
+///             Err(e) if e.is_transient() => Outcome::Retry(e.to_string()),
+///             Err(e) => Outcome::Reject(e.to_string()),
+///         }
+///     }
+/// }
+/// ```
 pub async fn client_from_env() -> Result<Option<PimClient>, InitError> {
     let config =
         PimConfig::from_lookup(&|name: &str| std::env::var(name).ok()).map_err(|e| logged(e.into()))?;
