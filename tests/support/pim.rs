@@ -1,6 +1,7 @@
-//! A PIM REST API test server: the documented contract the relay relies on
-//! (Akeneo's api.akeneo.com, see tests/fixtures/README.md), not a PIM. It
-//! counts what it receives and fails on demand.
+//! A PIM REST API test server: the contract the relay relies on, as Akeneo
+//! documents it (api.akeneo.com, "REST API": authentication, products by
+//! uuid, product models, pagination, limits and errors), not a PIM. It counts
+//! what it receives and fails on demand.
 //!
 //! - `POST /api/oauth/v1/token`: Basic client id and secret; JSON (or form)
 //!   body with the password grant or the refresh-token grant; access tokens
