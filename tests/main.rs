@@ -1,10 +1,13 @@
 //! The integration suite, one binary: the receiver and the processor against
-//! moto (SQS, DynamoDB), Secrets Manager rotation, the template's operational checks, and the
-//! real release binaries end to end.
+//! moto (SQS, DynamoDB), Secrets Manager rotation, the PIM client and the
+//! processor's enrichment against a PIM test server, the template's
+//! operational checks, and the real release binaries end to end.
 
 mod support;
 
 mod idempotency_dynamodb;
+mod pim_client;
+mod processor_enrichment;
 mod processor_sqs;
 mod receiver_sqs;
 mod release_binaries;

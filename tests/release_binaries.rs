@@ -1,6 +1,7 @@
 //! The real release binaries, built once as `sam build` builds them: the two
-//! Lambdas end to end under cargo-lambda's runtime emulator with moto as SQS,
-//! and the panic proof under the release profile.
+//! Lambdas end to end under cargo-lambda's runtime emulator with moto as SQS
+//! and Secrets Manager and the PIM test server as the PIM, and the panic proof
+//! under the release profile.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -16,12 +17,16 @@ use shared::core::body::split_events;
 use shared::core::message::OutboundMessage;
 
 use crate::support::akeneo::{event_platform_headers, events_api_headers, sha256_hex};
-use crate::support::moto::{self, string_attribute};
+use crate::support::moto::{self, create_secret, string_attribute};
+use crate::support::pim::{self, PimServer};
 use crate::support::release::{binary, cargo};
 use crate::support::{fixture, fixture_files, wait};
 
 const EA_SECRET: &str = "e2e-events-api-secret";
 const EP_SECRET: &str = "e2e-event-platform-secret";
+/// The product of the Event Platform fixtures, which the PIM test server knows.
+const KNOWN_PRODUCT: &str = "6a9f8486-2c36-4680-b87f-6f5f8f01b6cf";
+const GONE_PRODUCT: &str = "ffffffff-0000-4000-8000-00000000e2e0";
 
 #[test]
 fn a_panic_fails_only_its_message_in_a_cargo_lambda_release_build() {
@@ -169,6 +174,18 @@ async fn send_through_the_receiver(http: &reqwest::Client, port: u16) -> HashMap
     sent
 }
 
+/// An Event Platform product event by `author`, signed and sent; answers its
+/// exact bytes' SHA-256.
+async fn send_product_event(http: &reqwest::Client, port: u16, id: &str, uuid: &str, author: &str) -> String {
+    let body = format!(
+        r#"{{"specversion":"1.0","id":"{id}","type":"com.akeneo.pim.v1.product.updated","source":"pim","subject":"e2e","time":"2026-11-23T10:00:00Z","data":{{"product":{{"uuid":"{uuid}"}},"author":{{"identifier":"{author}","type":"api"}}}}}}"#
+    );
+    let headers = event_platform_headers(&[EP_SECRET], body.as_bytes());
+    let url = format!("http://127.0.0.1:{port}/lambda-url/receiver/event-platform");
+    post(http, url, headers, body.clone()).await;
+    sha256_hex(body.as_bytes())
+}
+
 /// What the event source mapping hands the function, as JSON.
 fn sqs_event(messages: &[aws_sdk_sqs::types::Message]) -> Value {
     let records: Vec<Value> = messages
@@ -253,8 +270,8 @@ fn runs_and_duplicates(path: &Path) -> (HashMap<String, usize>, usize) {
     (runs, duplicates)
 }
 
-/// (event id -> raw_sha256) of "event received" lines, and every outcome.
-fn read_processor_log(path: &Path) -> (HashMap<String, String>, Vec<String>) {
+/// The business logic's "event received" lines by event id, and every outcome.
+fn read_processor_log(path: &Path) -> (HashMap<String, Value>, Vec<String>) {
     let log = std::fs::read_to_string(path).expect("processor log");
     let mut processed = HashMap::new();
     let mut outcomes = Vec::new();
@@ -262,7 +279,7 @@ fn read_processor_log(path: &Path) -> (HashMap<String, String>, Vec<String>) {
         match line["message"].as_str() {
             Some("event received") => {
                 let id = line["event_id"].as_str().unwrap_or_default().to_owned();
-                processed.insert(id, line["raw_sha256"].as_str().unwrap_or_default().to_owned());
+                processed.insert(id, line);
             }
             Some("message processed") => {
                 outcomes.push(line["outcome"].as_str().unwrap_or_default().to_owned())
@@ -281,7 +298,14 @@ fn temp_dir() -> PathBuf {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_real_binaries_relay_every_event_of_both_protocols_byte_for_byte_and_lose_none() {
-    // GIVEN both release binaries attached to the runtime emulator, on a moto queue with a DLQ
+    // GIVEN both release binaries attached to the runtime emulator, on a moto queue with a DLQ,
+    // the processor enriching from a PIM with its connection's credentials in a secret
+    let pim = PimServer::start(pim::Config::default(), &[KNOWN_PRODUCT], &[]).await;
+    let credentials = json!({
+        "client_id": pim::CLIENT_ID, "client_secret": pim::CLIENT_SECRET,
+        "username": pim::USERNAME, "password": pim::PASSWORD,
+    });
+    let pim_secret = create_secret("e2e-pim-connection", &credentials.to_string()).await;
     let sqs = moto::sqs().await;
     let (queue_url, dlq_url) = moto::create_queue_with_dlq(&sqs, "e2e", 3).await;
     let port = free_port();
@@ -298,32 +322,54 @@ async fn the_real_binaries_relay_every_event_of_both_protocols_byte_for_byte_and
     let processor_env = [
         ("QUEUE_URL", queue_url.clone()),
         ("DEAD_LETTER_QUEUE_URL", dlq_url.clone()),
+        ("PIM_URL", pim.url.clone()),
+        ("PIM_SECRET_ARN", pim_secret),
     ];
     let _processor = function("processor", port, &processor_env, &processor_log);
 
-    // WHEN events of both protocols go through the receiver's Function URL, a
-    // message no receiver wrote lands on the queue, and the processor drains it
+    // WHEN events of both protocols go through the receiver's Function URL (one
+    // about a product the PIM no longer has, one the relay's own connection
+    // caused), a message no receiver wrote lands on the queue, and the processor drains it
     let http = crate::support::http_client(Duration::from_secs(30));
-    let sent = send_through_the_receiver(&http, port).await;
+    let mut sent = send_through_the_receiver(&http, port).await;
+    let gone = send_product_event(&http, port, "e2e-gone", GONE_PRODUCT, "julia").await;
+    sent.insert("e2e-gone".into(), gone);
+    send_product_event(&http, port, "e2e-own", KNOWN_PRODUCT, pim::USERNAME).await;
     sqs.send_message()
         .queue_url(&queue_url)
         .message_body("not a relay envelope")
         .send()
         .await
         .expect("send");
-    process_all(&http, port, &queue_url, sent.len() + 1).await;
+    process_all(&http, port, &queue_url, sent.len() + 2).await;
 
-    // THEN the business logic saw every event exactly as sent, once, ...
+    // THEN the business logic saw every event exactly as sent, once, but its own, ...
     let (processed, outcomes) = read_processor_log(&processor_log);
     for (id, hash) in &sent {
         assert_eq!(
-            processed.get(id),
-            Some(hash),
+            processed.get(id).and_then(|line| line["raw_sha256"].as_str()),
+            Some(hash.as_str()),
             "event {id} not processed exactly as sent"
         );
     }
     assert_eq!(processed.len(), sent.len(), "only the events sent were processed");
-    assert_eq!(outcomes.iter().filter(|o| *o == "done").count(), sent.len());
+    assert_eq!(outcomes.iter().filter(|o| *o == "done").count(), sent.len() + 1);
+    // ... with the current product for product events (none for deletions and
+    // other entities), read with one token and no more than one call at a time, ...
+    for (id, line) in &processed {
+        let kind = line["entity"].as_str().unwrap_or_default();
+        let expected = match (kind, line["action"].as_str(), line["uuid"].as_str()) {
+            ("product", Some("Deleted"), _) => None,
+            ("product", _, Some(GONE_PRODUCT)) => Some("gone"),
+            ("product", _, Some(_)) => Some("found"),
+            _ => None,
+        };
+        assert_eq!(line["current"].as_str(), expected, "{id}: {line}");
+    }
+    let counts = pim.counts();
+    assert_eq!(counts.password_grants, 1, "{counts:?}");
+    assert!(counts.searches >= 1 && counts.gets == 0, "{counts:?}");
+    assert_eq!(counts.max_in_flight, 1, "the default limit per instance");
     // ... the foreign message is dead-lettered with its reason, and nothing is left behind
     assert_eq!(outcomes.iter().filter(|o| *o == "dead_lettered").count(), 1);
     let dead = moto::drain(&sqs, &dlq_url).await;

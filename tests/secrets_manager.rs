@@ -1,13 +1,19 @@
-//! Signing secrets from Secrets Manager (moto): loaded at init, reloaded so a
-//! rotation takes effect without a redeploy.
+//! Secrets from Secrets Manager (moto): the signing secrets, loaded at init and
+//! reloaded so a rotation takes effect without a redeploy; the PIM
+//! connection's credentials, read at init.
 
 use std::time::Duration;
+
+use shared::config::{PIM_SECRET_ARN, PIM_URL, PimConfig};
+use tokio::time::Instant;
 
 use shared::adapters::aws::secrets_manager::SecretsManagerSource;
 use shared::adapters::aws::sqs::SqsQueue;
 use shared::core::receiver::Receiver;
 
 use crate::support::akeneo::events_api_headers;
+use crate::support::moto::create_secret;
+use crate::support::pim::{self, PimServer};
 use crate::support::{function_url, moto, wait};
 
 const BODY: &[u8] = br#"{"events":[{"action":"product.updated","event_id":"e1"}]}"#;
@@ -24,19 +30,6 @@ async fn status_signed_with(receiver: &Receiver<SqsQueue>, secret: &str) -> u16 
         .await
         .status()
         .as_u16()
-}
-
-async fn create_secret(name: &str, document: &str) -> String {
-    let secrets = aws_sdk_secretsmanager::Client::new(&moto::sdk().await);
-    let name = format!("{name}-{}", std::process::id());
-    let created = secrets
-        .create_secret()
-        .name(&name)
-        .secret_string(document)
-        .send()
-        .await
-        .expect("moto creates secrets");
-    created.arn.expect("arn")
 }
 
 /// A receiver on a moto queue whose secrets come from `arn`, reloaded every second.
@@ -114,4 +107,65 @@ async fn a_secret_listing_no_signing_secret_stops_init() {
         .expect_err("init fails");
     // THEN the error says so
     assert!(error.to_string().contains("no signing secrets"), "{error}");
+}
+
+fn pim_config(url: &str, arn: &str) -> PimConfig {
+    PimConfig::from_lookup(&|name: &str| match name {
+        PIM_URL => Some(url.to_owned()),
+        PIM_SECRET_ARN => Some(arn.to_owned()),
+        _ => None,
+    })
+    .expect("valid")
+    .expect("a PIM connection")
+}
+
+#[tokio::test]
+async fn the_pim_connection_credentials_come_from_their_secret() {
+    // GIVEN a PIM test server and a secret holding its connection's four credentials
+    let server = PimServer::start(
+        pim::Config::default(),
+        &["6a9f8486-2c36-4680-b87f-6f5f8f01b6cf"],
+        &[],
+    )
+    .await;
+    let document = serde_json::json!({
+        "client_id": pim::CLIENT_ID, "client_secret": pim::CLIENT_SECRET,
+        "username": pim::USERNAME, "password": pim::PASSWORD,
+    });
+    let arn = create_secret("relay-pim-connection", &document.to_string()).await;
+    // WHEN the processor's assembler builds the client from PIM_URL and PIM_SECRET_ARN
+    let sdk = moto::sdk().await;
+    let client = shared::assembly::pim::client(&pim_config(&server.url, &arn), Some(&sdk))
+        .await
+        .expect("a client");
+    // THEN it authenticates as that connection and reads products
+    let product = client
+        .product(
+            "6a9f8486-2c36-4680-b87f-6f5f8f01b6cf",
+            Instant::now() + Duration::from_secs(5),
+        )
+        .await
+        .expect("read");
+    assert!(product.is_some());
+    assert_eq!(client.username(), pim::USERNAME);
+    assert_eq!(server.counts().password_grants, 1);
+}
+
+#[tokio::test]
+async fn a_pim_connection_secret_missing_a_credential_stops_init_naming_it_and_no_value() {
+    // GIVEN a secret without the password
+    let document = r#"{"client_id":"id","client_secret":"the-client-secret","username":"relay"}"#;
+    let arn = create_secret("relay-pim-partial", document).await;
+    // WHEN the assembler builds the client
+    let sdk = moto::sdk().await;
+    let error = shared::assembly::pim::client(&pim_config("https://pim.example.com", &arn), Some(&sdk))
+        .await
+        .expect_err("init fails");
+    // THEN the error names the variable and the field, and shows no secret
+    let text = error.to_string();
+    assert!(
+        text.contains("PIM_SECRET_ARN") && text.contains("password"),
+        "{text}"
+    );
+    assert!(!text.contains("the-client-secret"), "{text}");
 }

@@ -188,7 +188,9 @@ fn no_function_has_a_wildcard_permission() {
     // WHEN each function's policy statements are read
     // THEN no action and no resource is a wildcard
     for function in ["ReceiverFunction", "ProcessorFunction"] {
-        let conditional = permissions_when(&template, function, "IdempotencyEnabled");
+        let conditional = ["IdempotencyEnabled", "HasPimConnection"]
+            .into_iter()
+            .flat_map(|condition| permissions_when(&template, function, condition));
         for (action, resource) in permissions(&template, function).into_iter().chain(conditional) {
             assert!(!action.contains('*'), "{function}: wildcard action {action}");
             assert_ne!(
@@ -257,6 +259,76 @@ fn the_processor_may_only_consume_the_queue_and_send_to_the_dead_letter_queue() 
 }
 
 #[test]
+fn the_pim_connection_is_optional_and_only_the_processor_reads_its_secret() {
+    // GIVEN the template
+    let template = template();
+    // WHEN the PIM parameters, secret and the processor's use of it are read
+    let parameters = &template["Parameters"];
+    let secret = resource(&template, "PimConnectionSecret");
+    let reads: Vec<_> = permissions_when(&template, "ProcessorFunction", "HasPimConnection")
+        .into_iter()
+        .map(|(action, resource)| (action, intrinsic(&resource)))
+        .collect();
+    let environment = &properties(&template, "ProcessorFunction")["Environment"]["Variables"];
+    // THEN the secret exists only with a PIM URL, from NoEcho credentials, the
+    // processor may read exactly it under the same condition, and it is told where it is
+    assert_eq!(parameters["PimUrl"]["Default"], "");
+    for credential in ["PimClientId", "PimClientSecret", "PimUsername", "PimPassword"] {
+        assert_eq!(parameters[credential]["NoEcho"], true, "{credential}");
+    }
+    assert_eq!(secret["Condition"], "HasPimConnection");
+    let document = intrinsic(&secret["Properties"]["SecretString"]).expect("!Sub").1;
+    for field in ["client_id", "client_secret", "username", "password"] {
+        assert!(document.contains(&format!("\"{field}\"")), "{field} missing");
+    }
+    assert_eq!(
+        reads,
+        [(
+            "secretsmanager:GetSecretValue".to_owned(),
+            Some(("Ref".to_owned(), "PimConnectionSecret".to_owned()))
+        )]
+    );
+    assert!(permissions_when(&template, "ReceiverFunction", "HasPimConnection").is_empty());
+    assert_eq!(
+        intrinsic(&environment[shared::config::PIM_URL]),
+        Some(("Ref".into(), "PimUrl".into()))
+    );
+    let arn = match &environment[shared::config::PIM_SECRET_ARN] {
+        Value::Tagged(tagged) if tagged.tag == "!If" => tagged.value.clone(),
+        other => panic!("PIM_SECRET_ARN is not conditional: {other:?}"),
+    };
+    assert_eq!(arn[0], "HasPimConnection");
+    assert_eq!(
+        intrinsic(&arn[1]),
+        Some(("Ref".into(), "PimConnectionSecret".into()))
+    );
+}
+
+#[test]
+fn by_default_every_processor_instance_together_stays_within_akeneos_4_calls_per_connection() {
+    // GIVEN the template's defaults and the code's
+    let template = template();
+    let parameters = &template["Parameters"];
+    let per_instance = number(&parameters["PimMaxConcurrentCalls"]["Default"]);
+    let instances = number(&parameters["ProcessorMaximumConcurrency"]["Default"]);
+    // WHEN they are multiplied
+    // THEN at most 4 calls are in flight for the connection, the code defaults to the
+    // same per-instance limit, and no single instance may exceed 4
+    assert!(
+        per_instance * instances <= 4,
+        "{per_instance} calls x {instances} instances"
+    );
+    assert_eq!(per_instance, shared::config::DEFAULT_MAX_CONCURRENT_CALLS as u64);
+    assert!(number(&parameters["PimMaxConcurrentCalls"]["MaxValue"]) <= 4);
+    let scaling =
+        &properties(&template, "ProcessorFunction")["Events"]["Queue"]["Properties"]["ScalingConfig"];
+    assert_eq!(
+        intrinsic(&scaling["MaximumConcurrency"]),
+        Some(("Ref".into(), "ProcessorMaximumConcurrency".into()))
+    );
+}
+
+#[test]
 fn functions_are_built_from_this_workspaces_binaries_and_log_json() {
     // GIVEN the template
     let template = template();
@@ -316,6 +388,11 @@ fn functions_set_the_variables_the_code_reads() {
         DEAD_LETTER_QUEUE_URL,
         PROCESSOR_CONCURRENCY,
         BACKOFF_CAP_SECS,
+        PIM_URL,
+        PIM_SECRET_ARN,
+        PIM_MAX_CONCURRENT_CALLS,
+        PIM_SKIP_OWN_EVENTS,
+        PIM_IGNORE_AUTHORS,
     ] {
         assert!(processor.contains(name), "processor lacks {name}");
     }
@@ -376,6 +453,7 @@ fn alarms_watch_the_failures_that_lose_or_delay_events_and_notify_the_topic() {
         ("Errors", "ReceiverFunction"),
         ("Errors", "ProcessorFunction"),
         ("Throttles", "ProcessorFunction"),
+        ("PimReadFailures", ""),
     ] {
         assert!(
             watched.contains(&(expected.0.to_owned(), expected.1.to_owned())),
@@ -449,6 +527,8 @@ fn the_dashboard_body_is_json_and_shows_every_custom_metric() {
         "DuplicatesSkipped",
         "StaleSkipped",
         "IdempotencyStoreErrors",
+        "PimReadFailures",
+        "OwnEventsSkipped",
     ] {
         assert!(body.contains(metric), "dashboard lacks {metric}");
     }

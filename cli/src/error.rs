@@ -25,6 +25,8 @@ pub enum CliError {
     UnexpectedAnswer { url: String, body: String },
     #[error("redrive failed: {0}")]
     Redrive(#[from] RedriveError),
+    #[error("PIM connection: {0}")]
+    Pim(#[from] shared::assembly::InitError),
     #[error("a background task failed: {0}")]
     Task(#[from] tokio::task::JoinError),
 }

@@ -23,7 +23,7 @@ pub mod ports;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
-pub use crate::core::event::PimEvent;
+pub use crate::core::event::{Current, PimEvent};
 pub use crate::core::processor::stale::StalePolicy;
 pub use crate::core::protocol::Protocol;
 pub use crate::ports::handler::{EventHandler, Outcome};

@@ -1,11 +1,14 @@
 //! What the integration tests share: moto (started by `scripts/test`), Akeneo's
-//! signing, Function URL requests, a test app around the receiver, polling with
-//! a deadline, and the release binaries.
+//! signing, Function URL requests, a test app around the receiver, queue
+//! messages for the processor, a PIM REST API test server, polling with a
+//! deadline, and the release binaries.
 
 pub mod akeneo;
 pub mod app;
+pub mod events;
 pub mod function_url;
 pub mod moto;
+pub mod pim;
 pub mod release;
 pub mod wait;
 

@@ -193,3 +193,17 @@ pub async fn create_idempotency_table(name: &str) -> String {
         .expect("moto enables TTL");
     table
 }
+
+/// A Secrets Manager secret holding `document`, named uniquely; answers its ARN.
+pub async fn create_secret(name: &str, document: &str) -> String {
+    let secrets = aws_sdk_secretsmanager::Client::new(&sdk().await);
+    let name = unique(name);
+    let created = secrets
+        .create_secret()
+        .name(&name)
+        .secret_string(document)
+        .send()
+        .await
+        .expect("moto creates secrets");
+    created.arn.expect("arn")
+}

@@ -11,12 +11,16 @@ use shared::adapters::aws::sdk_config;
 use shared::adapters::aws::sqs::SqsQueue;
 use shared::adapters::embedded::{EmbeddedIdempotencyStore, EmbeddedQueue};
 use shared::adapters::logging_handler::LoggingHandler;
-use shared::config::ReceiverConfig;
+use shared::config::{
+    PIM_CLIENT_ID, PIM_CLIENT_SECRET, PIM_MAX_CONCURRENT_CALLS, PIM_PASSWORD, PIM_SECRET_ARN, PIM_URL,
+    PIM_USERNAME, PimConfig, ReceiverConfig,
+};
 use shared::core::processor::idempotency::DEFAULT_WINDOW;
 use shared::core::processor::{Processor, Settings};
 use shared::core::receiver::{Receiver, RouteSecrets, SecretStore};
 use shared::edges::local_http::{self, REDRIVE_PATH, Redrive};
 use shared::edges::queue_poller::{PollStats, poll_once};
+use shared::ports::pim::PimReader;
 use shared::ports::queue::{
     BatchEntry, BatchReport, QueueError, QueueReceiver, QueueSender, VisibilityChanger,
 };
@@ -59,6 +63,28 @@ pub struct ServeArgs {
     /// Run every event as delivered: no skipping of duplicate and stale events.
     #[arg(long)]
     no_idempotency: bool,
+    /// Your PIM (https://…): product and product model events are given the
+    /// current product, and the connection's own events are skipped.
+    #[arg(long, env = "PIM_URL")]
+    pim_url: Option<String>,
+    /// The PIM connection's client id.
+    #[arg(long, env = "PIM_CLIENT_ID")]
+    pim_client_id: Option<String>,
+    /// The PIM connection's secret.
+    #[arg(long, env = "PIM_CLIENT_SECRET", hide_env_values = true)]
+    pim_client_secret: Option<String>,
+    /// The PIM connection's username.
+    #[arg(long, env = "PIM_USERNAME")]
+    pim_username: Option<String>,
+    /// The PIM connection's password.
+    #[arg(long, env = "PIM_PASSWORD", hide_env_values = true)]
+    pim_password: Option<String>,
+    /// Calls to the PIM in flight at most; `serve` is the only process, so Akeneo's 4.
+    #[arg(long, env = "PIM_MAX_CONCURRENT_CALLS", default_value_t = 4)]
+    pim_max_concurrent_calls: usize,
+    /// Skip events by this author too (repeatable, or comma-separated).
+    #[arg(long = "ignore-author", env = "PIM_IGNORE_AUTHORS", value_delimiter = ',')]
+    ignore_authors: Vec<String>,
 }
 
 /// What a batch polled from an SQS queue may take before its claims expire:
@@ -152,6 +178,7 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, CliError> {
     let logic = DemoLogic {
         failing: args.fail.clone(),
     };
+    let pim = Pim::from_args(&args).await?;
 
     match &args.queue_url {
         None => {
@@ -171,10 +198,10 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, CliError> {
                 let (queue, dlq) = (Arc::clone(&queue), Arc::clone(&dlq));
                 Arc::new(move || dlq.move_all_to(&queue))
             };
-            let processor = idempotent(
+            let processor = pim.attach(idempotent(
                 Processor::new(logic, Arc::clone(&dlq), Arc::clone(&queue), settings),
                 !args.no_idempotency,
-            );
+            ));
             let moved_by_policy: MovedByPolicy = {
                 let queue = Arc::clone(&queue);
                 Arc::new(move || queue.moved_to_dead_letters())
@@ -202,10 +229,10 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, CliError> {
             let sdk = sdk_config().await;
             let queue = Arc::new(SqsQueue::new(&sdk, queue_url));
             let dlq = SqsQueue::new(&sdk, &dlq_url);
-            let processor = idempotent(
+            let processor = pim.attach(idempotent(
                 Processor::new(logic, dlq, Arc::clone(&queue), settings),
                 !args.no_idempotency,
-            );
+            ));
             relay(
                 listener,
                 &receiver_config,
@@ -234,6 +261,75 @@ where
     } else {
         println!("  idempotency: off, every delivery runs the business logic");
         processor
+    }
+}
+
+/// The PIM connection of `--pim-url` and the authors to skip.
+struct Pim {
+    enrichment: Option<(shared::adapters::akeneo::PimClient, Duration)>,
+    ignored_authors: Vec<String>,
+}
+
+impl Pim {
+    /// Reads the flags (or their variables) as the Lambda reads its
+    /// environment, so the same values are valid or invalid in both.
+    async fn from_args(args: &ServeArgs) -> Result<Pim, CliError> {
+        let given = |value: &Option<String>| value.clone();
+        let config = PimConfig::from_lookup(&|name: &str| match name {
+            PIM_URL => given(&args.pim_url),
+            PIM_CLIENT_ID => given(&args.pim_client_id),
+            PIM_CLIENT_SECRET => given(&args.pim_client_secret),
+            PIM_USERNAME => given(&args.pim_username),
+            PIM_PASSWORD => given(&args.pim_password),
+            PIM_MAX_CONCURRENT_CALLS => Some(args.pim_max_concurrent_calls.to_string()),
+            // Locally the credentials come from flags or variables, not a secret.
+            PIM_SECRET_ARN => None,
+            other => std::env::var(other).ok(),
+        })?;
+        let mut ignored_authors: Vec<String> = args
+            .ignore_authors
+            .iter()
+            .map(|a| a.trim().to_owned())
+            .filter(|a| !a.is_empty())
+            .collect();
+        let Some(config) = config else {
+            return Ok(Pim {
+                enrichment: None,
+                ignored_authors,
+            });
+        };
+        let client = shared::assembly::pim::client(&config, None).await?;
+        if config.skip_own_events {
+            ignored_authors.push(client.username().to_owned());
+        }
+        println!(
+            "  PIM: {} as {} ({} calls at a time): product and product model events enriched{}",
+            config.url,
+            client.username(),
+            config.max_concurrent_calls,
+            if config.skip_own_events {
+                ", own events skipped"
+            } else {
+                ""
+            }
+        );
+        Ok(Pim {
+            enrichment: Some((client, config.fetch_budget)),
+            ignored_authors,
+        })
+    }
+
+    fn attach<H: EventHandler, D: QueueSender, V: VisibilityChanger>(
+        &self,
+        processor: Processor<H, D, V>,
+    ) -> Processor<H, D, V> {
+        let processor = processor.with_ignored_authors(self.ignored_authors.clone());
+        match &self.enrichment {
+            Some((client, budget)) => {
+                processor.with_pim(Arc::new(client.clone()) as Arc<dyn PimReader>, *budget)
+            }
+            None => processor,
+        }
     }
 }
 

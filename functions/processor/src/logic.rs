@@ -2,10 +2,12 @@
 
 use shared::adapters::logging_handler::LoggingHandler;
 use shared::core::event::{Action, Entity};
-use shared::{EventHandler, Outcome, PimEvent};
+use shared::{Current, EventHandler, Outcome, PimEvent};
 
 /// Built once per Lambda instance, during init: put your clients (HTTP, the PIM
 /// API, a database pool) in here and read their configuration in `from_env`.
+/// `shared::assembly::pim::client_from_env()` gives the PIM connection's client
+/// for writes (see the README).
 pub struct BusinessLogic {
     log: LoggingHandler,
 }
@@ -18,12 +20,21 @@ impl BusinessLogic {
 
 impl EventHandler for BusinessLogic {
     async fn handle(&self, event: &PimEvent) -> Outcome {
-        match (&event.entity, &event.action) {
+        match (&event.entity, &event.action, &event.current) {
             // Replace these arms with your own calls. Answer `Outcome::Retry` when
             // a downstream is unavailable and `Outcome::Reject` when the event
             // can never be handled; a panic retries the event.
-            (Entity::Product, Action::Created | Action::Updated) => self.log.handle(event).await,
-            (Entity::Product, Action::Deleted) => self.log.handle(event).await,
+            //
+            // With a PIM connection configured (`PIM_URL`), product and product
+            // model events carry what the PIM has now, read once for the whole
+            // batch: `Current::Found(json)` (`current.parse::<YourProduct>()`)
+            // or `Current::Gone` (deleted since the event).
+            (Entity::Product, Action::Created | Action::Updated, Some(Current::Found(_))) => {
+                self.log.handle(event).await
+            }
+            (Entity::Product, _, Some(Current::Gone)) | (Entity::Product, Action::Deleted, _) => {
+                self.log.handle(event).await
+            }
             _ => self.log.handle(event).await,
         }
     }

@@ -1,6 +1,8 @@
-//! What implements the ports: AWS services for the Lambdas, an embedded queue
-//! for local runs, and the default business logic.
+//! What implements the ports: AWS services for the Lambdas, Akeneo's APIs, an
+//! embedded queue for local runs, and the default business logic.
 
+#[cfg(feature = "akeneo")]
+pub mod akeneo;
 #[cfg(feature = "aws")]
 pub mod aws;
 pub mod embedded;

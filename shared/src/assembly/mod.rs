@@ -2,11 +2,13 @@
 //! adapters, and hand back what the edge runs. A missing or invalid value stops
 //! the function at init with a message naming it.
 
+#[cfg(feature = "akeneo")]
+pub mod pim;
 pub mod processor;
 pub mod receiver;
 
 use crate::adapters::aws::secrets_manager::InitialLoadError;
-use crate::config::{ConfigError, SECRETS_ARN};
+use crate::config::{ConfigError, PIM_SECRET_ARN, PIM_URL, SECRETS_ARN};
 
 /// Why a function could not start.
 #[derive(Debug, thiserror::Error)]
@@ -15,6 +17,14 @@ pub enum InitError {
     Config(#[from] ConfigError),
     #[error("the secret {SECRETS_ARN} names could not be used: {0}")]
     Secrets(#[from] InitialLoadError),
+    /// Never carries a credential.
+    #[error("the PIM connection secret {PIM_SECRET_ARN} names could not be used: {0}")]
+    PimSecret(String),
+    #[cfg(feature = "akeneo")]
+    #[error("the PIM client could not be built: {0}")]
+    Pim(#[from] crate::adapters::akeneo::PimError),
+    #[error("{PIM_URL} is set but this build has no PIM client (the shared crate's `akeneo` feature is off)")]
+    PimUnsupported,
 }
 
 /// Init errors are logged as JSON like everything else, then returned so the

@@ -1,6 +1,7 @@
 //! The processor Lambda, assembled around the integrator's business logic: the
-//! source queue for visibility changes, the dead-letter queue, the idempotency
-//! table when configured, metrics.
+//! source queue for visibility changes, the dead-letter queue, metrics, the
+//! idempotency table when configured, and the PIM connection when one is
+//! configured (enrichment, own events skipped).
 
 use std::future::Future;
 use std::sync::Arc;
@@ -24,10 +25,18 @@ pub async fn from_env<H: EventHandler>(
     let sdk = sdk_config().await;
     let source = SqsQueue::new(&sdk, &config.queue_url);
     let dead_letters = SqsQueue::new(&sdk, &config.dead_letter_queue_url);
-    let mut processor = Processor::new(logic, dead_letters, source, config.settings);
+    let mut processor = Processor::new(logic, dead_letters, source, config.settings)
+        .with_metrics(Metrics::from_env())
+        .with_ignored_authors(config.ignored_authors.clone());
     if let Some(idempotency) = &config.idempotency {
         let store = DynamoDbIdempotencyStore::new(&sdk, &idempotency.table);
         processor = processor.with_idempotency(Arc::new(store), idempotency.window);
     }
-    Ok(processor.with_metrics(Metrics::from_env()))
+    match &config.pim {
+        None => Ok(processor),
+        #[cfg(feature = "akeneo")]
+        Some(pim) => super::pim::enrich(processor, pim, &sdk).await,
+        #[cfg(not(feature = "akeneo"))]
+        Some(_) => Err(logged(InitError::PimUnsupported)),
+    }
 }

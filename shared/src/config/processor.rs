@@ -1,6 +1,6 @@
 use std::time::Duration;
 
-use super::{ConfigError, number, read, required};
+use super::{ConfigError, PimConfig, ignored_authors, number, read, required};
 use crate::core::processor::idempotency::DEFAULT_WINDOW;
 use crate::core::processor::{DEFAULT_BACKOFF_CAP, DEFAULT_CONCURRENCY, Settings};
 
@@ -27,6 +27,10 @@ pub struct ProcessorConfig {
     /// Where handled events are remembered; `None` turns deduplication and the
     /// stale guard off.
     pub idempotency: Option<IdempotencyConfig>,
+    /// The PIM to read products from; `None`: no enrichment.
+    pub pim: Option<PimConfig>,
+    /// Authors whose events are skipped, besides the PIM connection's own.
+    pub ignored_authors: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -87,6 +91,8 @@ impl ProcessorConfig {
                 backoff_cap: Duration::from_secs(cap),
             },
             idempotency: idempotency(&lookup)?,
+            pim: PimConfig::from_lookup(&lookup)?,
+            ignored_authors: ignored_authors(&lookup),
         })
     }
 }

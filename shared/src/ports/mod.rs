@@ -1,14 +1,17 @@
 //! Every trait the core needs from the outside world, in one place: the queue
 //! (send, receive and delete, change visibility), the source of the signing
-//! secrets, the integrator's business logic, and the idempotency store.
+//! secrets, the integrator's business logic, the idempotency store and the
+//! PIM's current products.
 
 pub mod handler;
 pub mod idempotency;
+pub mod pim;
 pub mod queue;
 pub mod secrets;
 
 pub use handler::{EventHandler, Outcome};
 pub use idempotency::{Claim, ClaimOutcome, IdempotencyStore, StoreError};
+pub use pim::{Found, PimReadError, PimReader};
 pub use queue::{
     BatchEntry, BatchReport, FailedEntry, QueueError, QueueReceiver, QueueSender, QueuedEntry,
     ReceivedMessage, VisibilityChange, VisibilityChanger,

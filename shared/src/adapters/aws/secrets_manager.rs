@@ -40,13 +40,18 @@ impl SecretsManagerSource {
 
     /// Reads and parses the secret. Errors name the cause, never the value.
     pub async fn fetch(&self) -> Result<RouteSecrets, SecretSourceError> {
+        Ok(parse_secret_document(&self.secret_string().await?)?)
+    }
+
+    /// The secret's string value, for callers with their own document (the
+    /// PIM connection's credentials). Errors name the cause, never the value.
+    pub async fn secret_string(&self) -> Result<String, SecretSourceError> {
         let call = self.client.get_secret_value().secret_id(&self.secret_id).send();
         let output = tokio::time::timeout(FETCH_TIMEOUT, call)
             .await
             .map_err(|_| SecretSourceError::Timeout(FETCH_TIMEOUT))?
             .map_err(|error| SecretSourceError::Unavailable(DisplayErrorContext(&error).to_string()))?;
-        let text = output.secret_string.ok_or(SecretSourceError::NoStringValue)?;
-        Ok(parse_secret_document(&text)?)
+        output.secret_string.ok_or(SecretSourceError::NoStringValue)
     }
 
     /// Loads the secrets once (init fails without them), then reloads them in the

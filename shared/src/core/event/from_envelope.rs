@@ -119,6 +119,7 @@ impl PimEvent {
             received_at: envelope.received_at,
             raw: envelope.event,
             stale: None,
+            current: None,
         }
     }
 }

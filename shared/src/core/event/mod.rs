@@ -3,6 +3,8 @@
 
 mod from_envelope;
 
+use std::sync::Arc;
+
 use serde_json::value::RawValue;
 use time::OffsetDateTime;
 
@@ -41,6 +43,11 @@ pub struct PimEvent {
     /// [`crate::core::processor::stale::StalePolicy`] for which stale events
     /// reach the business logic.
     pub stale: Option<Stale>,
+    /// The product or product model as the PIM has it now, read for the whole
+    /// batch before the business logic runs. `None` when enrichment is off,
+    /// for deletions, for other entities, and for events that name no uuid
+    /// (product) or code (product model).
+    pub current: Option<Current>,
 }
 
 /// An event older than the newest one already handled about its entity.
@@ -48,6 +55,38 @@ pub struct PimEvent {
 pub struct Stale {
     /// When that newer event happened in the PIM.
     pub newer_handled: OffsetDateTime,
+}
+
+/// What the PIM's REST API answers for an event's product or product model
+/// when the batch is processed.
+#[derive(Debug, Clone)]
+pub enum Current {
+    /// Its REST API representation (`uuid`, `identifier`, `family`, `parent`,
+    /// `categories`, `enabled`, `values`, `associations`, `created`,
+    /// `updated`, ... for a product), as JSON.
+    Found(Arc<RawValue>),
+    /// Deleted since the event, or not visible to the connection (a 404, or
+    /// absent from a search): an ordinary answer, not an error.
+    Gone,
+}
+
+impl Current {
+    /// The JSON, when found.
+    pub fn json(&self) -> Option<&str> {
+        match self {
+            Current::Found(raw) => Some(raw.get()),
+            Current::Gone => None,
+        }
+    }
+
+    /// Parses it into your own type; `None` when gone.
+    pub fn parse<'a, T: serde::Deserialize<'a>>(&'a self) -> Option<Result<T, serde_json::Error>> {
+        self.json().map(serde_json::from_str)
+    }
+
+    pub fn is_gone(&self) -> bool {
+        matches!(self, Current::Gone)
+    }
 }
 
 impl PimEvent {

@@ -64,6 +64,17 @@ impl Batch {
         }
     }
 
+    /// The events still to handle, by index, for steps that add to them.
+    pub fn pending_mut(&mut self) -> impl Iterator<Item = (usize, &mut PimEvent)> {
+        self.slots
+            .iter_mut()
+            .enumerate()
+            .filter_map(|(index, slot)| match slot {
+                Slot::Pending(event) => Some((index, event.as_mut())),
+                Slot::Decided(_) => None,
+            })
+    }
+
     pub fn decide(&mut self, index: usize, verdict: Verdict) {
         self.slots[index] = Slot::Decided(verdict);
     }

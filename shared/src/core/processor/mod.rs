@@ -5,7 +5,9 @@
 pub mod backoff;
 pub mod batch;
 pub mod dedupe;
+pub mod enrichment;
 pub mod idempotency;
+pub mod own_events;
 pub mod schedule;
 pub mod stale;
 
@@ -23,9 +25,11 @@ use crate::core::message::{ATTRIBUTE_ID, ATTRIBUTE_TYPE, dead_letter_message};
 use crate::observability::metrics::{self, Metrics};
 use crate::ports::handler::{EventHandler, Outcome};
 use crate::ports::idempotency::IdempotencyStore;
+use crate::ports::pim::PimReader;
 use crate::ports::queue::{QueueSender, ReceivedMessage, VisibilityChange, VisibilityChanger};
 use backoff::backoff;
 use batch::{Batch, Verdict};
+use enrichment::Enrichment;
 use idempotency::Idempotency;
 
 /// How long the processor may spend sending a batch's rejects to the DLQ, and
@@ -98,6 +102,8 @@ pub struct Processor<H, D, V> {
     backoff_cap: Duration,
     metrics: Metrics,
     idempotency: Option<Idempotency>,
+    enrichment: Option<Enrichment>,
+    ignored_authors: Vec<String>,
 }
 
 impl<H: EventHandler, D: QueueSender, V: VisibilityChanger> Processor<H, D, V> {
@@ -111,6 +117,8 @@ impl<H: EventHandler, D: QueueSender, V: VisibilityChanger> Processor<H, D, V> {
             backoff_cap: settings.backoff_cap,
             metrics: Metrics::disabled(),
             idempotency: None,
+            enrichment: None,
+            ignored_authors: Vec::new(),
         }
     }
 
@@ -122,6 +130,20 @@ impl<H: EventHandler, D: QueueSender, V: VisibilityChanger> Processor<H, D, V> {
         window: Duration,
     ) -> Processor<H, D, V> {
         self.idempotency = Some(Idempotency::new(store, window));
+        self
+    }
+
+    /// Gives product and product model events their current state from the
+    /// PIM before the business logic runs, spending at most `budget` per batch.
+    pub fn with_pim(mut self, reader: Arc<dyn PimReader>, budget: Duration) -> Processor<H, D, V> {
+        self.enrichment = Some(Enrichment::new(reader, budget));
+        self
+    }
+
+    /// Events by these authors (the PIM connection's own username, and any
+    /// other) are skipped: done without running the business logic.
+    pub fn with_ignored_authors(mut self, authors: impl IntoIterator<Item = String>) -> Processor<H, D, V> {
+        self.ignored_authors.extend(authors);
         self
     }
 
@@ -148,6 +170,10 @@ impl<H: EventHandler, D: QueueSender, V: VisibilityChanger> Processor<H, D, V> {
         deadline: SystemTime,
     ) -> Vec<Disposition> {
         let mut batch = Batch::read(messages);
+        // Own events first: they need no store and no PIM. Duplicates and
+        // stale events next, so the PIM is not read for events that will not
+        // run; enrichment last, on what is still pending.
+        let skipped = own_events::skip_own_events(&mut batch, &self.ignored_authors);
         let guarded = match &self.idempotency {
             Some(guard) => Some(
                 guard
@@ -155,6 +181,10 @@ impl<H: EventHandler, D: QueueSender, V: VisibilityChanger> Processor<H, D, V> {
                     .await,
             ),
             None => None,
+        };
+        let unread = match &self.enrichment {
+            Some(enrichment) => enrichment.enrich(&mut batch).await,
+            None => 0,
         };
         self.run_handlers(messages, &mut batch).await;
         let verdicts = batch.into_verdicts();
@@ -166,6 +196,13 @@ impl<H: EventHandler, D: QueueSender, V: VisibilityChanger> Processor<H, D, V> {
             log_disposition(message, disposition);
         }
         self.count(&dispositions);
+        self.metrics.emit(
+            &metrics::Record {
+                dimensions: vec![],
+                counts: vec![("OwnEventsSkipped", skipped), ("PimReadFailures", unread)],
+            },
+            false,
+        );
         dispositions
     }
 

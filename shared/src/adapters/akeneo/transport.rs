@@ -1,0 +1,327 @@
+//! The HTTP plumbing every Akeneo API call goes through: a limit on the calls
+//! in flight (shared by everything that uses one connection in the process),
+//! `429 Retry-After` honoured, and 408, 5xx, network errors and timeouts
+//! retried with exponential backoff and jitter, always within the caller's
+//! deadline: a wait that would end after it is not started.
+
+use std::hash::{BuildHasher, RandomState};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::header::{AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER};
+use http::{HeaderValue, Method, StatusCode};
+use reqwest::Url;
+use tokio::sync::Semaphore;
+use tokio::time::{Instant, sleep, timeout_at};
+
+/// How a call is retried. Akeneo advises 5 to 8 attempts with exponential
+/// backoff and jitter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Attempts at most, the first included.
+    pub max_attempts: u32,
+    /// The wait after the first failure; each further one doubles it.
+    pub first_backoff: Duration,
+    pub max_backoff: Duration,
+    /// The longest one attempt may take (connect, headers and body), within
+    /// the caller's deadline.
+    pub attempt_timeout: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> RetryPolicy {
+        RetryPolicy {
+            max_attempts: 6,
+            first_backoff: Duration::from_millis(200),
+            max_backoff: Duration::from_secs(5),
+            attempt_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// A call gave up. Carries neither a token nor a credential.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TransportError {
+    /// 429 with a `Retry-After` that ends past the deadline (or attempts spent).
+    #[error("rate-limited (429){}, past the deadline", retry_after_text(.retry_after))]
+    RateLimited { retry_after: Option<Duration> },
+    /// 408, 5xx, a network error or a timeout, still so when attempts or time ran out.
+    #[error("unavailable: {detail}")]
+    Unavailable { detail: String },
+    /// No call slot came free, or no answer came, before the deadline.
+    #[error("no answer before the deadline{}", last_text(.last))]
+    DeadlineExceeded { last: Option<String> },
+}
+
+fn retry_after_text(retry_after: &Option<Duration>) -> String {
+    retry_after.map_or_else(String::new, |d| format!(" asking to wait {} s", d.as_secs()))
+}
+
+fn last_text(last: &Option<String>) -> String {
+    last.as_ref()
+        .map_or_else(String::new, |l| format!(" (last: {l})"))
+}
+
+impl TransportError {
+    /// The deadline, not the PIM's answer, ended the call.
+    pub fn is_deadline(&self) -> bool {
+        matches!(self, TransportError::DeadlineExceeded { .. })
+    }
+}
+
+/// One request, rebuilt for every attempt.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub method: Method,
+    pub url: Url,
+    /// Marked sensitive: never printed by `Debug`.
+    pub authorization: Option<HeaderValue>,
+    /// Content type and body.
+    pub body: Option<(&'static str, Bytes)>,
+}
+
+impl Request {
+    pub fn get(url: Url) -> Request {
+        Request {
+            method: Method::GET,
+            url,
+            authorization: None,
+            body: None,
+        }
+    }
+}
+
+/// What the API answered (anything but 408, 429 and 5xx, which are retried).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    pub status: StatusCode,
+    pub body: Bytes,
+}
+
+/// One HTTP client, one limit on calls in flight, one retry policy.
+pub struct Transport {
+    http: reqwest::Client,
+    permits: Semaphore,
+    limit: usize,
+    policy: RetryPolicy,
+}
+
+/// The HTTP client could not be built (the TLS setup failed).
+#[derive(Debug, thiserror::Error)]
+#[error("cannot build the HTTP client: {0}")]
+pub struct BuildError(#[from] reqwest::Error);
+
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+
+impl Transport {
+    /// `limit` calls in flight at most (at least 1).
+    pub fn new(limit: usize, policy: RetryPolicy) -> Result<Transport, BuildError> {
+        // reqwest is built without a crypto provider: ring, as everywhere in
+        // this workspace (an error only means one is installed already).
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let http = reqwest::Client::builder()
+            .connect_timeout(CONNECT_TIMEOUT)
+            .user_agent(concat!("akeneo-event-relay/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        let limit = limit.max(1);
+        Ok(Transport {
+            http,
+            permits: Semaphore::new(limit),
+            limit,
+            policy,
+        })
+    }
+
+    pub fn limit(&self) -> usize {
+        self.limit
+    }
+
+    pub fn policy(&self) -> RetryPolicy {
+        self.policy
+    }
+
+    /// Sends `request` until it gets an answer worth returning, or gives up:
+    /// after the policy's attempts, or as soon as the next attempt could not
+    /// end before `deadline`.
+    pub async fn send(&self, request: &Request, deadline: Instant) -> Result<Answer, TransportError> {
+        let mut last: Option<Failure> = None;
+        for attempt in 1..=self.policy.max_attempts.max(1) {
+            let failure = match self.attempt(request, deadline, last.as_ref()).await? {
+                Ok(answer) => return Ok(answer),
+                Err(failure) => failure,
+            };
+            let wait = match failure {
+                Failure::RateLimited(Some(after)) => after + jitter(Duration::from_millis(100)),
+                _ => self.backoff(attempt),
+            };
+            if attempt == self.policy.max_attempts || Instant::now() + wait >= deadline {
+                return Err(failure.into_error());
+            }
+            tracing::debug!(
+                attempt,
+                reason = %failure.describe(),
+                wait_ms = wait.as_millis() as u64,
+                "Akeneo API call retried"
+            );
+            last = Some(failure);
+            sleep(wait).await;
+        }
+        Err(last.map_or(
+            TransportError::DeadlineExceeded { last: None },
+            Failure::into_error,
+        ))
+    }
+
+    /// One attempt: a call slot, then the exchange, within the attempt's
+    /// timeout. `Err` when the deadline passed before a slot came free.
+    async fn attempt(
+        &self,
+        request: &Request,
+        deadline: Instant,
+        last: Option<&Failure>,
+    ) -> Result<Result<Answer, Failure>, TransportError> {
+        let deadline_error = || TransportError::DeadlineExceeded {
+            last: last.map(Failure::describe),
+        };
+        let Ok(Ok(permit)) = timeout_at(deadline, self.permits.acquire()).await else {
+            return Err(deadline_error());
+        };
+        let attempt_deadline = deadline.min(Instant::now() + self.policy.attempt_timeout);
+        let result = timeout_at(attempt_deadline, self.exchange(request)).await;
+        drop(permit);
+        Ok(match result {
+            Err(_) if attempt_deadline == deadline => return Err(deadline_error()),
+            Err(_) => Err(Failure::TimedOut(self.policy.attempt_timeout)),
+            Ok(Err(error)) => Err(Failure::Network(describe_error(&error))),
+            Ok(Ok((status, _))) if status == StatusCode::REQUEST_TIMEOUT || status.is_server_error() => {
+                Err(Failure::Status(status))
+            }
+            Ok(Ok((status, answer))) if status == StatusCode::TOO_MANY_REQUESTS => {
+                Err(Failure::RateLimited(answer.retry_after))
+            }
+            Ok(Ok((status, answer))) => Ok(Answer {
+                status,
+                body: answer.body,
+            }),
+        })
+    }
+
+    async fn exchange(&self, request: &Request) -> Result<(StatusCode, Exchanged), reqwest::Error> {
+        let mut builder = self.http.request(request.method.clone(), request.url.clone());
+        if let Some(authorization) = &request.authorization {
+            builder = builder.header(AUTHORIZATION, authorization.clone());
+        }
+        if let Some((content_type, body)) = &request.body {
+            builder = builder.header(CONTENT_TYPE, *content_type).body(body.clone());
+        }
+        let response = builder.send().await?;
+        let status = response.status();
+        let retry_after = response
+            .headers()
+            .get(RETRY_AFTER)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
+        // The body is read while the call slot is held: the call is in flight
+        // until it is.
+        let body = response.bytes().await?;
+        Ok((status, Exchanged { retry_after, body }))
+    }
+
+    /// `first * 2^(attempt-1)`, capped, then between half and all of it.
+    fn backoff(&self, attempt: u32) -> Duration {
+        let full = self
+            .policy
+            .first_backoff
+            .saturating_mul(1 << attempt.saturating_sub(1).min(16))
+            .min(self.policy.max_backoff);
+        full / 2 + jitter(full / 2)
+    }
+}
+
+struct Exchanged {
+    retry_after: Option<Duration>,
+    body: Bytes,
+}
+
+/// Why one attempt failed in a way worth retrying.
+enum Failure {
+    Status(StatusCode),
+    RateLimited(Option<Duration>),
+    Network(String),
+    TimedOut(Duration),
+}
+
+impl Failure {
+    fn describe(&self) -> String {
+        match self {
+            Failure::Status(status) => status.to_string(),
+            Failure::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS.to_string(),
+            Failure::Network(detail) => detail.clone(),
+            Failure::TimedOut(after) => format!("no answer within {after:?}"),
+        }
+    }
+
+    fn into_error(self) -> TransportError {
+        match self {
+            Failure::RateLimited(retry_after) => TransportError::RateLimited { retry_after },
+            other => TransportError::Unavailable {
+                detail: other.describe(),
+            },
+        }
+    }
+}
+
+/// A reqwest error and its causes on one line (the URL holds no secret).
+fn describe_error(error: &reqwest::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+/// A random duration in `[0, max]`, so callers that failed together do not
+/// come back together.
+fn jitter(max: Duration) -> Duration {
+    let nanos = max.as_nanos().min(u64::MAX as u128) as u64;
+    if nanos == 0 {
+        return Duration::ZERO;
+    }
+    Duration::from_nanos(RandomState::new().hash_one(Instant::now()) % (nanos + 1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_stays_under_the_cap_and_spreads() {
+        // GIVEN the default policy
+        let transport = Transport::new(1, RetryPolicy::default()).expect("client");
+        // WHEN backoffs are computed for the first attempts
+        // THEN each lies between half and all of 200 ms x 2^(n-1), capped at 5 s
+        for attempt in 1..=8u32 {
+            let full = (Duration::from_millis(200) * 2u32.pow(attempt - 1)).min(Duration::from_secs(5));
+            let wait = transport.backoff(attempt);
+            assert!(wait >= full / 2 && wait <= full, "{attempt}: {wait:?}");
+        }
+        let spread: std::collections::HashSet<_> = (0..20).map(|_| transport.backoff(4)).collect();
+        assert!(spread.len() > 5, "{spread:?}");
+    }
+
+    #[test]
+    fn a_request_never_prints_its_authorization() {
+        // GIVEN a request with a sensitive bearer header
+        let mut value = HeaderValue::from_static("Bearer the-token-value");
+        value.set_sensitive(true);
+        let mut request = Request::get(Url::parse("https://pim.example.com/").expect("url"));
+        request.authorization = Some(value);
+        // WHEN it is debug-printed
+        // THEN the token is not there
+        assert!(!format!("{request:?}").contains("the-token-value"));
+    }
+}

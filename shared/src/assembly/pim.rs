@@ -1,0 +1,127 @@
+//! The PIM connection, assembled: its credentials from the environment or
+//! from the Secrets Manager secret `PIM_SECRET_ARN` names, its client, and
+//! the processor's enrichment and own-event skipping.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use super::{InitError, logged};
+use crate::adapters::akeneo::{ConnectionSettings, PimClient};
+use crate::adapters::aws::SdkConfig;
+use crate::adapters::aws::sdk_config;
+use crate::adapters::aws::secrets_manager::SecretsManagerSource;
+use crate::config::{CredentialSource, Credentials, PimConfig};
+use crate::core::processor::Processor;
+use crate::ports::pim::PimReader;
+
+/// How long init waits for the first token (a failure is logged, not fatal:
+/// the first batch asks again).
+const WARM_UP: Duration = Duration::from_secs(3);
+
+/// The configured connection's client, for business logic that calls the PIM
+/// itself (writes, other endpoints); `None` when no PIM is configured. It
+/// shares its token and its limit on calls in flight with the processor's.
+///
+/// The README's handler that writes back (kept here so it compiles):
+///
+/// ```no_run
+/// use shared::adapters::akeneo::PimClient;
+/// use shared::{Current, EventHandler, Outcome, PimEvent};
+/// use tokio::time::{Duration, Instant};
+///
+/// pub struct BusinessLogic {
+///     pim: PimClient,
+/// }
+///
+/// impl BusinessLogic {
+///     pub async fn from_env() -> BusinessLogic {
+///         // The same connection as the processor's: one token, one limit.
+///         let pim = shared::assembly::pim::client_from_env().await.expect("a valid PIM configuration");
+///         BusinessLogic { pim: pim.expect("PIM_URL is set") }
+///     }
+/// }
+///
+/// impl EventHandler for BusinessLogic {
+///     async fn handle(&self, event: &PimEvent) -> Outcome {
+///         let (Some(Current::Found(_product)), Some(uuid)) = (&event.current, event.keys.uuid.as_deref()) else {
+///             return Outcome::Done;
+///         };
+///         // ... push `_product` to your ERP, then record it in the PIM:
+///         let changes = serde_json::json!({"values": {"erp_status": [{"locale": null, "scope": null, "data": "synced"}]}});
+///         match self.pim.patch_product(uuid, &changes, Instant::now() + Duration::from_secs(20)).await {
+///             Ok(()) => Outcome::Done,
+///             Err(e) if e.is_transient() => Outcome::Retry(e.to_string()),
+///             Err(e) => Outcome::Reject(e.to_string()),
+///         }
+///     }
+/// }
+/// ```
+pub async fn client_from_env() -> Result<Option<PimClient>, InitError> {
+    let config =
+        PimConfig::from_lookup(&|name: &str| std::env::var(name).ok()).map_err(|e| logged(e.into()))?;
+    match config {
+        None => Ok(None),
+        Some(config) => {
+            let sdk = match &config.credentials {
+                CredentialSource::Secret { .. } => Some(sdk_config().await),
+                CredentialSource::Given(_) => None,
+            };
+            client(&config, sdk.as_ref()).await.map(Some)
+        }
+    }
+}
+
+/// The client of `config`'s connection; `sdk` reads its secret, if it has one.
+pub async fn client(config: &PimConfig, sdk: Option<&SdkConfig>) -> Result<PimClient, InitError> {
+    let credentials = match (&config.credentials, sdk) {
+        (CredentialSource::Given(credentials), _) => credentials.clone(),
+        (CredentialSource::Secret { arn }, Some(sdk)) => {
+            let text = SecretsManagerSource::new(sdk, arn)
+                .secret_string()
+                .await
+                .map_err(|e| logged(InitError::PimSecret(e.to_string())))?;
+            Credentials::from_secret_document(&text)
+                .map_err(|e| logged(InitError::PimSecret(e.to_string())))?
+        }
+        (CredentialSource::Secret { .. }, None) => {
+            return Err(logged(InitError::PimSecret(
+                "no AWS configuration to read it with".into(),
+            )));
+        }
+    };
+    let settings = ConnectionSettings {
+        max_concurrent_calls: config.max_concurrent_calls,
+        ..ConnectionSettings::default()
+    };
+    PimClient::new(&config.url, &credentials, settings).map_err(|e| logged(e.into()))
+}
+
+/// Turns enrichment on, and skips the connection's own events unless told not to.
+pub async fn enrich<H, D, V>(
+    processor: Processor<H, D, V>,
+    config: &PimConfig,
+    sdk: &SdkConfig,
+) -> Result<Processor<H, D, V>, InitError>
+where
+    H: crate::ports::handler::EventHandler,
+    D: crate::ports::queue::QueueSender,
+    V: crate::ports::queue::VisibilityChanger,
+{
+    let client = client(config, Some(sdk)).await?;
+    if let Err(error) = client.tokens().access_token(Instant::now() + WARM_UP).await {
+        tracing::warn!(reason = %error, "no PIM token at init; the first batch will ask again");
+    }
+    tracing::info!(
+        pim_url = config.url.as_str(),
+        username = client.username(),
+        max_concurrent_calls = config.max_concurrent_calls,
+        skip_own_events = config.skip_own_events,
+        "product and product model events are enriched from the PIM"
+    );
+    let own = config.skip_own_events.then(|| client.username().to_owned());
+    Ok(processor
+        .with_pim(Arc::new(client) as Arc<dyn PimReader>, config.fetch_budget)
+        .with_ignored_authors(own))
+}
