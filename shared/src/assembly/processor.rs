@@ -1,9 +1,12 @@
 //! The processor Lambda, assembled around the integrator's business logic: the
-//! source queue for visibility changes, the dead-letter queue, metrics.
+//! source queue for visibility changes, the dead-letter queue, S3 for large
+//! events, metrics.
 
 use std::future::Future;
+use std::sync::Arc;
 
 use super::{InitError, logged};
+use crate::adapters::aws::s3::S3PayloadStore;
 use crate::adapters::aws::sdk_config;
 use crate::adapters::aws::sqs::SqsQueue;
 use crate::config::ProcessorConfig;
@@ -21,6 +24,10 @@ pub async fn from_env<H: EventHandler>(
     let sdk = sdk_config().await;
     let source = SqsQueue::new(&sdk, &config.queue_url);
     let dead_letters = SqsQueue::new(&sdk, &config.dead_letter_queue_url);
-    let processor = Processor::new(logic, dead_letters, source, config.settings);
+    // Pointers name their bucket; the processor writes none, so its store has
+    // no bucket of its own.
+    let payloads = S3PayloadStore::new(&sdk, "");
+    let processor = Processor::new(logic, dead_letters, source, config.settings)
+        .with_payload_store(Arc::new(payloads), config.delete_payloads_when_done);
     Ok(processor.with_metrics(Metrics::from_env()))
 }

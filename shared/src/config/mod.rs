@@ -1,9 +1,11 @@
 //! Configuration, read once at init from the environment. Each loader takes a
 //! lookup function so tests need not touch the process environment.
 
+mod payloads;
 mod processor;
 mod receiver;
 
+pub use payloads::*;
 pub use processor::*;
 pub use receiver::*;
 

@@ -1,6 +1,6 @@
 use std::time::Duration;
 
-use super::{ConfigError, number, required};
+use super::{ConfigError, delete_payloads_when_done, number, required};
 use crate::core::processor::{DEFAULT_BACKOFF_CAP, DEFAULT_CONCURRENCY, Settings};
 
 pub const DEAD_LETTER_QUEUE_URL: &str = "DEAD_LETTER_QUEUE_URL";
@@ -17,6 +17,8 @@ pub struct ProcessorConfig {
     /// Where rejected and malformed messages go at once.
     pub dead_letter_queue_url: String,
     pub settings: Settings,
+    /// Delete a large event's object once its message is done.
+    pub delete_payloads_when_done: bool,
 }
 
 impl ProcessorConfig {
@@ -61,9 +63,11 @@ impl ProcessorConfig {
                 reason,
             });
         }
+        let delete_payloads_when_done = delete_payloads_when_done(&lookup)?;
         Ok(ProcessorConfig {
             queue_url,
             dead_letter_queue_url,
+            delete_payloads_when_done,
             settings: Settings {
                 concurrency,
                 backoff_cap: Duration::from_secs(cap),

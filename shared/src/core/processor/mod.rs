@@ -4,9 +4,11 @@
 
 pub mod backoff;
 pub mod batch;
+pub mod claim_check;
 pub mod schedule;
 
 use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures::{FutureExt, StreamExt, stream};
@@ -18,9 +20,11 @@ use crate::core::event::PimEvent;
 use crate::core::message::{ATTRIBUTE_ID, ATTRIBUTE_TYPE, dead_letter_message};
 use crate::observability::metrics::{self, Metrics};
 use crate::ports::handler::{EventHandler, Outcome};
+use crate::ports::payload_store::PayloadStore;
 use crate::ports::queue::{QueueSender, ReceivedMessage, VisibilityChange, VisibilityChanger};
 use backoff::backoff;
 use batch::{Batch, Verdict};
+use claim_check::Payloads;
 
 /// How long the processor may spend sending a batch's rejects to the DLQ, and
 /// changing the visibility of its retries.
@@ -87,6 +91,7 @@ pub struct Processor<H, D, V> {
     visibility: V,
     concurrency: usize,
     backoff_cap: Duration,
+    payloads: Option<Payloads>,
     metrics: Metrics,
 }
 
@@ -99,8 +104,23 @@ impl<H: EventHandler, D: QueueSender, V: VisibilityChanger> Processor<H, D, V> {
             visibility,
             concurrency: settings.concurrency.max(1),
             backoff_cap: settings.backoff_cap,
+            payloads: None,
             metrics: Metrics::disabled(),
         }
+    }
+
+    /// Resolves pointers to large events from `store`, and deletes each object
+    /// once its message is done if `delete_when_done`.
+    pub fn with_payload_store(
+        mut self,
+        store: Arc<dyn PayloadStore>,
+        delete_when_done: bool,
+    ) -> Processor<H, D, V> {
+        self.payloads = Some(Payloads {
+            store,
+            delete_when_done,
+        });
+        self
     }
 
     pub fn with_metrics(mut self, metrics: Metrics) -> Processor<H, D, V> {
@@ -114,9 +134,11 @@ impl<H: EventHandler, D: QueueSender, V: VisibilityChanger> Processor<H, D, V> {
 
     /// Processes a batch; answers each message's disposition, in batch order.
     pub async fn process_batch(&self, messages: &[ReceivedMessage]) -> Vec<Disposition> {
-        let mut batch = Batch::read(messages);
+        let resolved = claim_check::resolve(self.payloads.as_ref(), messages, self.concurrency).await;
+        let mut batch = Batch::from_bodies(resolved.bodies(messages));
         self.run_handlers(messages, &mut batch).await;
         let dispositions = self.carry_out(messages, batch.into_verdicts()).await;
+        resolved.release(self.payloads.as_ref(), &dispositions).await;
         for (message, disposition) in messages.iter().zip(&dispositions) {
             log_disposition(message, disposition);
         }
