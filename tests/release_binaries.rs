@@ -162,7 +162,21 @@ async fn send_through_the_receiver(http: &reqwest::Client, port: u16) -> HashMap
         sent.insert(fresh, sha256_hex(body.trim().as_bytes()));
         post(http, format!("{base}/event-platform"), headers, body).await;
     }
+    // One event too large for an SQS message: it goes through S3.
+    let large = large_event("e2e-large");
+    let headers = event_platform_headers(&[EP_SECRET], large.as_bytes());
+    sent.insert("e2e-large".into(), sha256_hex(large.as_bytes()));
+    post(http, format!("{base}/event-platform"), headers, large).await;
     sent
+}
+
+/// A 1.5 MB CloudEvent (a product with a long localised description), escaped
+/// and non-ASCII text included.
+fn large_event(id: &str) -> String {
+    format!(
+        r#"{{"specversion":"1.0","id":"{id}","type":"com.akeneo.pim.v1.product.updated","source":"pim","subject":"e2e","time":"2026-11-23T10:00:00Z","data":{{"product":{{"uuid":"uuid-{id}","values":{{"description":[{{"locale":"fr_FR","data":"{}"}}]}}}}}}}}"#,
+        "Lunettes d'\\u00e9t\\u00e9 \u{e9}t\u{e9} ".repeat(50_000)
+    )
 }
 
 /// What the event source mapping hands the function, as JSON.
@@ -260,8 +274,11 @@ fn temp_dir() -> PathBuf {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_real_binaries_relay_every_event_of_both_protocols_byte_for_byte_and_lose_none() {
     // GIVEN both release binaries attached to the runtime emulator, on a moto queue with a DLQ
+    // and a bucket for large events
     let sqs = moto::sqs().await;
     let (queue_url, dlq_url) = moto::create_queue_with_dlq(&sqs, "e2e", 3).await;
+    let s3 = moto::s3().await;
+    let bucket = moto::create_bucket(&s3, "e2e").await;
     let port = free_port();
     let _emulator = emulator(port);
     listening(port).await;
@@ -271,6 +288,7 @@ async fn the_real_binaries_relay_every_event_of_both_protocols_byte_for_byte_and
         ("QUEUE_URL", queue_url.clone()),
         ("EVENTS_API_SECRETS", EA_SECRET.into()),
         ("EVENT_PLATFORM_SECRETS", EP_SECRET.into()),
+        ("PAYLOAD_BUCKET", bucket.clone()),
     ];
     let _receiver = function("receiver", port, &receiver_env, &logs.join("receiver.log"));
     let processor_env = [
@@ -279,8 +297,9 @@ async fn the_real_binaries_relay_every_event_of_both_protocols_byte_for_byte_and
     ];
     let _processor = function("processor", port, &processor_env, &processor_log);
 
-    // WHEN events of both protocols go through the receiver's Function URL, a
-    // message no receiver wrote lands on the queue, and the processor drains it
+    // WHEN events of both protocols (one of them 1.5 MB) go through the receiver's
+    // Function URL, a message no receiver wrote lands on the queue, and the
+    // processor drains it
     let http = crate::support::http_client(Duration::from_secs(30));
     let sent = send_through_the_receiver(&http, port).await;
     sqs.send_message()
@@ -312,4 +331,10 @@ async fn the_real_binaries_relay_every_event_of_both_protocols_byte_for_byte_and
         Some("invalid_envelope")
     );
     assert_eq!(moto::queue_counts(&sqs, &queue_url).await, (0, 0));
+    let objects = s3.list_objects_v2().bucket(&bucket).send().await.expect("list");
+    assert_eq!(
+        objects.key_count(),
+        Some(0),
+        "the large event's object is deleted once done"
+    );
 }

@@ -7,13 +7,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use clap::Args;
+use shared::adapters::aws::s3::S3PayloadStore;
 use shared::adapters::aws::sdk_config;
 use shared::adapters::aws::sqs::SqsQueue;
-use shared::adapters::embedded::EmbeddedQueue;
+use shared::adapters::embedded::{EmbeddedPayloadStore, EmbeddedQueue};
 use shared::adapters::logging_handler::LoggingHandler;
 use shared::config::ReceiverConfig;
 use shared::core::processor::{Processor, Settings};
-use shared::core::receiver::{Receiver, RouteSecrets, SecretStore};
+use shared::core::receiver::{LargeEvents, Receiver, RouteSecrets, SecretStore};
 use shared::edges::local_http::{self, REDRIVE_PATH, Redrive};
 use shared::edges::queue_poller::{PollStats, poll_once};
 use shared::ports::queue::{
@@ -55,6 +56,10 @@ pub struct ServeArgs {
     /// The SQS dead-letter queue, with --queue-url.
     #[arg(long, env = "DEAD_LETTER_QUEUE_URL")]
     dead_letter_queue_url: Option<String>,
+    /// With --queue-url: the S3 bucket for events too large for one queue
+    /// message (without it they are refused with 413).
+    #[arg(long, env = "PAYLOAD_BUCKET")]
+    payload_bucket: Option<String>,
 }
 
 /// How many messages the embedded queue's redrive policy dead-lettered.
@@ -125,6 +130,8 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, CliError> {
         "EVENT_PLATFORM_SECRETS" => Some(event_platform.clone()),
         // Local runs use the listed secrets, not a Secrets Manager secret.
         "SECRETS_ARN" => None,
+        // Large events go where the queue mode says (below).
+        "PAYLOAD_BUCKET" => None,
         other => std::env::var(other).ok(),
     })?;
     let settings = Settings {
@@ -159,11 +166,21 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, CliError> {
                 EmbeddedQueue::new("events", Duration::from_secs(args.visibility_timeout))
                     .with_dead_letter_queue(Arc::clone(&dlq), args.max_receives),
             );
+            println!(
+                "  large events (queue messages over {} bytes): kept in the embedded store, a pointer queued",
+                receiver_config.large_events.max_message_bytes
+            );
+            let payloads = Arc::new(EmbeddedPayloadStore::new("embedded"));
             let redrive: Redrive = {
                 let (queue, dlq) = (Arc::clone(&queue), Arc::clone(&dlq));
                 Arc::new(move || dlq.move_all_to(&queue))
             };
-            let processor = Processor::new(logic, Arc::clone(&dlq), Arc::clone(&queue), settings);
+            let processor = Processor::new(logic, Arc::clone(&dlq), Arc::clone(&queue), settings)
+                .with_payload_store(payloads.clone(), true);
+            let large_events = LargeEvents {
+                store: payloads,
+                key_prefix: receiver_config.large_events.key_prefix.clone(),
+            };
             let moved_by_policy: MovedByPolicy = {
                 let queue = Arc::clone(&queue);
                 Arc::new(move || queue.moved_to_dead_letters())
@@ -175,6 +192,7 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, CliError> {
                 Arc::clone(&queue),
                 queue,
                 processor,
+                Some(large_events),
                 embedded,
             )
             .await
@@ -190,13 +208,26 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, CliError> {
             let sdk = sdk_config().await;
             let queue = Arc::new(SqsQueue::new(&sdk, queue_url));
             let dlq = SqsQueue::new(&sdk, &dlq_url);
-            let processor = Processor::new(logic, dlq, Arc::clone(&queue), settings);
+            let bucket = args.payload_bucket.clone();
+            match &bucket {
+                Some(bucket) => println!("  large events: stored in s3://{bucket}, a pointer queued"),
+                None => println!("  large events: refused with 413 (--payload-bucket stores them in S3)"),
+            }
+            // The processor reads pointers from whichever bucket they name.
+            let payloads = Arc::new(S3PayloadStore::new(&sdk, bucket.clone().unwrap_or_default()));
+            let processor = Processor::new(logic, dlq, Arc::clone(&queue), settings)
+                .with_payload_store(payloads.clone(), true);
+            let large_events = bucket.map(|_| LargeEvents {
+                store: payloads,
+                key_prefix: receiver_config.large_events.key_prefix.clone(),
+            });
             relay(
                 listener,
                 &receiver_config,
                 Arc::clone(&queue),
                 queue,
                 processor,
+                large_events,
                 None,
             )
             .await
@@ -210,6 +241,7 @@ async fn relay<Q, S, H, D, V>(
     queue: Q,
     source: S,
     processor: Processor<H, D, V>,
+    large_events: Option<LargeEvents>,
     embedded: Option<(Redrive, MovedByPolicy)>,
 ) -> Result<ExitCode, CliError>
 where
@@ -228,7 +260,12 @@ where
         events_api: config.events_api_secrets.clone(),
         event_platform: config.event_platform_secrets.clone(),
     });
-    let receiver = Arc::new(Receiver::new(counting, secrets, config.events_api_tolerance_secs));
+    let mut receiver = Receiver::new(counting, secrets, config.events_api_tolerance_secs)
+        .with_max_message_bytes(config.large_events.max_message_bytes);
+    if let Some(large_events) = large_events {
+        receiver = receiver.with_large_events(large_events);
+    }
+    let receiver = Arc::new(receiver);
     let (stop, stopped) = watch::channel(false);
     let stats = Arc::new(PollStats::default());
     let (redrive, moved_by_policy) = embedded.unzip();

@@ -48,6 +48,14 @@ impl S3PayloadStore {
         }
     }
 
+    /// Around a client configured elsewhere.
+    pub fn from_client(client: Client, bucket: impl Into<String>) -> S3PayloadStore {
+        S3PayloadStore {
+            client,
+            bucket: bucket.into(),
+        }
+    }
+
     pub fn bucket(&self) -> &str {
         &self.bucket
     }

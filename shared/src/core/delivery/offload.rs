@@ -76,8 +76,8 @@ pub async fn offload(
 }
 
 /// One body, tried until stored, refused as invalid, or out of time. Each
-/// attempt may use half of the time left, so a hung connection leaves room for
-/// another.
+/// attempt may use two thirds of the time left: an upload of several MB needs
+/// most of it, and a hung connection still leaves room for another try.
 async fn store_one(
     store: &dyn PayloadStore,
     key: &str,
@@ -93,7 +93,7 @@ async fn store_one(
             break;
         }
         attempts += 1;
-        let attempt_deadline = now + ((deadline - now) / 2).max(MIN_ATTEMPT);
+        let attempt_deadline = now + ((deadline - now) * 2 / 3).max(MIN_ATTEMPT);
         match timeout_at(attempt_deadline, store.put(key, body.clone())).await {
             Ok(Ok(location)) => return (Ok(location), attempts),
             Ok(Err(error @ PayloadStoreError::Invalid { .. })) => {
