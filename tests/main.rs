@@ -1,11 +1,13 @@
 //! The integration suite, one binary: the receiver and the processor against
-//! moto (SQS, DynamoDB), Secrets Manager rotation, the PIM client and the
-//! processor's enrichment against a PIM test server, the template's
-//! operational checks, and the real release binaries end to end.
+//! moto (SQS, S3, DynamoDB), large events through S3, Secrets Manager
+//! rotation, the PIM client and the processor's enrichment against a PIM
+//! test server, the template's operational checks, and the real release
+//! binaries end to end.
 
 mod support;
 
 mod idempotency_dynamodb;
+mod large_events;
 mod pim_client;
 mod processor_enrichment;
 mod processor_sqs;

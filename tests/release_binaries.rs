@@ -171,6 +171,11 @@ async fn send_through_the_receiver(http: &reqwest::Client, port: u16) -> HashMap
         sent.insert(fresh, sha256_hex(body.trim().as_bytes()));
         post(http, format!("{base}/event-platform"), headers, body).await;
     }
+    // One event too large for an SQS message: it goes through S3.
+    let large = large_event("e2e-large");
+    let headers = event_platform_headers(&[EP_SECRET], large.as_bytes());
+    sent.insert("e2e-large".into(), sha256_hex(large.as_bytes()));
+    post(http, format!("{base}/event-platform"), headers, large).await;
     sent
 }
 
@@ -184,6 +189,15 @@ async fn send_product_event(http: &reqwest::Client, port: u16, id: &str, uuid: &
     let url = format!("http://127.0.0.1:{port}/lambda-url/receiver/event-platform");
     post(http, url, headers, body.clone()).await;
     sha256_hex(body.as_bytes())
+}
+
+/// A 1.5 MB CloudEvent (a product with a long localised description), escaped
+/// and non-ASCII text included.
+fn large_event(id: &str) -> String {
+    format!(
+        r#"{{"specversion":"1.0","id":"{id}","type":"com.akeneo.pim.v1.product.updated","source":"pim","subject":"e2e","time":"2026-11-23T10:00:00Z","data":{{"product":{{"uuid":"{KNOWN_PRODUCT}","values":{{"description":[{{"locale":"fr_FR","data":"{}"}}]}}}}}}}}"#,
+        "Lunettes d'\\u00e9t\\u00e9 \u{e9}t\u{e9} ".repeat(50_000)
+    )
 }
 
 /// What the event source mapping hands the function, as JSON.
@@ -298,7 +312,8 @@ fn temp_dir() -> PathBuf {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_real_binaries_relay_every_event_of_both_protocols_byte_for_byte_and_lose_none() {
-    // GIVEN both release binaries attached to the runtime emulator, on a moto queue with a DLQ,
+    // GIVEN both release binaries attached to the runtime emulator, on a moto queue with a DLQ
+    // and a bucket for large events,
     // the processor enriching from a PIM with its connection's credentials in a secret
     let pim = PimServer::start(pim::Config::default(), &[KNOWN_PRODUCT], &[]).await;
     let credentials = json!({
@@ -308,6 +323,8 @@ async fn the_real_binaries_relay_every_event_of_both_protocols_byte_for_byte_and
     let pim_secret = create_secret("e2e-pim-connection", &credentials.to_string()).await;
     let sqs = moto::sqs().await;
     let (queue_url, dlq_url) = moto::create_queue_with_dlq(&sqs, "e2e", 3).await;
+    let s3 = moto::s3().await;
+    let bucket = moto::create_bucket(&s3, "e2e").await;
     let port = free_port();
     let _emulator = emulator(port);
     listening(port).await;
@@ -317,6 +334,7 @@ async fn the_real_binaries_relay_every_event_of_both_protocols_byte_for_byte_and
         ("QUEUE_URL", queue_url.clone()),
         ("EVENTS_API_SECRETS", EA_SECRET.into()),
         ("EVENT_PLATFORM_SECRETS", EP_SECRET.into()),
+        ("PAYLOAD_BUCKET", bucket.clone()),
     ];
     let _receiver = function("receiver", port, &receiver_env, &logs.join("receiver.log"));
     let processor_env = [
@@ -327,9 +345,10 @@ async fn the_real_binaries_relay_every_event_of_both_protocols_byte_for_byte_and
     ];
     let _processor = function("processor", port, &processor_env, &processor_log);
 
-    // WHEN events of both protocols go through the receiver's Function URL (one
-    // about a product the PIM no longer has, one the relay's own connection
-    // caused), a message no receiver wrote lands on the queue, and the processor drains it
+    // WHEN events of both protocols (one of them 1.5 MB) go through the
+    // receiver's Function URL (one about a product the PIM no longer has, one
+    // the relay's own connection caused), a message no receiver wrote lands on
+    // the queue, and the processor drains it
     let http = crate::support::http_client(Duration::from_secs(30));
     let mut sent = send_through_the_receiver(&http, port).await;
     let gone = send_product_event(&http, port, "e2e-gone", GONE_PRODUCT, "julia").await;
@@ -380,6 +399,12 @@ async fn the_real_binaries_relay_every_event_of_both_protocols_byte_for_byte_and
         Some("invalid_envelope")
     );
     assert_eq!(moto::queue_counts(&sqs, &queue_url).await, (0, 0));
+    let objects = s3.list_objects_v2().bucket(&bucket).send().await.expect("list");
+    assert_eq!(
+        objects.key_count(),
+        Some(0),
+        "the large event's object is deleted once done"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -203,7 +203,7 @@ fn no_function_has_a_wildcard_permission() {
 }
 
 #[test]
-fn the_receiver_may_only_send_to_the_queue_and_read_its_secret() {
+fn the_receiver_may_only_send_to_the_queue_read_its_secret_and_store_large_events() {
     // GIVEN the template
     let template = template();
     // WHEN the receiver's permissions are read
@@ -223,12 +223,18 @@ fn the_receiver_may_only_send_to_the_queue_and_read_its_secret() {
                 "secretsmanager:GetSecretValue".into(),
                 Some(("Ref".into(), "AkeneoSigningSecrets".into()))
             ),
+            ("s3:PutObject".into(), Some(bucket_objects())),
         ])
     );
 }
 
+/// The objects of the large event bucket, as the template names them.
+fn bucket_objects() -> (String, String) {
+    ("Sub".into(), "${PayloadBucket.Arn}/*".into())
+}
+
 #[test]
-fn the_processor_may_only_consume_the_queue_and_send_to_the_dead_letter_queue() {
+fn the_processor_may_only_consume_the_queue_send_to_the_dead_letter_queue_and_read_and_delete_large_events() {
     // GIVEN the template
     let template = template();
     // WHEN the processor's permissions are read
@@ -253,6 +259,13 @@ fn the_processor_may_only_consume_the_queue_and_send_to_the_dead_letter_queue() 
             (
                 "sqs:SendMessage".into(),
                 Some(("GetAtt".into(), "DeadLetterQueue.Arn".into()))
+            ),
+            ("s3:GetObject".into(), Some(bucket_objects())),
+            ("s3:DeleteObject".into(), Some(bucket_objects())),
+            // Only so that a missing object is a 404 (dead-lettered at once), not a 403.
+            (
+                "s3:ListBucket".into(),
+                Some(("GetAtt".into(), "PayloadBucket.Arn".into()))
             ),
         ])
     );
@@ -329,6 +342,81 @@ fn by_default_every_processor_instance_together_stays_within_akeneos_4_calls_per
 }
 
 #[test]
+fn the_large_event_bucket_is_private_encrypted_and_outlives_every_pointer_but_no_longer() {
+    // GIVEN the template
+    let template = template();
+    // WHEN the bucket, its policy and the two queues are read
+    let bucket = properties(&template, "PayloadBucket");
+    // THEN it blocks every kind of public access and owns its objects
+    let block = &bucket["PublicAccessBlockConfiguration"];
+    for setting in [
+        "BlockPublicAcls",
+        "BlockPublicPolicy",
+        "IgnorePublicAcls",
+        "RestrictPublicBuckets",
+    ] {
+        assert_eq!(block[setting], true, "{setting}");
+    }
+    assert_eq!(
+        bucket["OwnershipControls"]["Rules"][0]["ObjectOwnership"],
+        "BucketOwnerEnforced"
+    );
+    // AND encrypts objects at rest and refuses them over plain HTTP
+    let encryption = &bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"][0];
+    assert_eq!(
+        encryption["ServerSideEncryptionByDefault"]["SSEAlgorithm"],
+        "AES256"
+    );
+    let policy = properties(&template, "PayloadBucketPolicy");
+    assert_eq!(
+        intrinsic(&policy["Bucket"]),
+        Some(("Ref".into(), "PayloadBucket".into()))
+    );
+    let deny = &policy["PolicyDocument"]["Statement"][0];
+    assert_eq!(
+        (&deny["Effect"], &deny["Condition"]["Bool"]["aws:SecureTransport"]),
+        (&Value::from("Deny"), &Value::from("false"))
+    );
+    // AND expires each object once neither the queue nor the DLQ can hold its pointer, not before
+    let rules = bucket["LifecycleConfiguration"]["Rules"]
+        .as_sequence()
+        .expect("rules");
+    assert_eq!(rules.len(), 1);
+    assert_eq!(rules[0]["Status"], "Enabled");
+    assert!(rules[0]["Prefix"].is_null() && rules[0]["TagFilters"].is_null());
+    let expiry_secs = number(&rules[0]["ExpirationInDays"]) * 24 * 3600;
+    let retention = number(&properties(&template, "EventQueue")["MessageRetentionPeriod"])
+        + number(&properties(&template, "DeadLetterQueue")["MessageRetentionPeriod"]);
+    assert!(expiry_secs >= retention, "objects expire before their pointers");
+    assert!(
+        expiry_secs < retention + 2 * 24 * 3600,
+        "objects outlive their pointers by days"
+    );
+}
+
+#[test]
+fn the_receiver_sends_through_s3_exactly_what_the_queue_cannot_take() {
+    // GIVEN the template
+    let template = template();
+    // WHEN the receiver's environment and the queue are read
+    let variables = &properties(&template, "ReceiverFunction")["Environment"]["Variables"];
+    // THEN large events go to the bucket, above the queue's own maximum message size
+    assert_eq!(
+        intrinsic(&variables[shared::config::PAYLOAD_BUCKET]),
+        Some(("Ref".into(), "PayloadBucket".into()))
+    );
+    let threshold: u64 = variables[shared::config::QUEUE_MAX_MESSAGE_BYTES]
+        .as_str()
+        .expect("a string")
+        .parse()
+        .expect("a number");
+    assert_eq!(
+        threshold,
+        number(&properties(&template, "EventQueue")["MaximumMessageSize"])
+    );
+}
+
+#[test]
 fn functions_are_built_from_this_workspaces_binaries_and_log_json() {
     // GIVEN the template
     let template = template();
@@ -378,6 +466,8 @@ fn functions_set_the_variables_the_code_reads() {
         SECRETS_ARN,
         SECRETS_REFRESH_SECS,
         EVENTS_API_TOLERANCE_SECS,
+        PAYLOAD_BUCKET,
+        QUEUE_MAX_MESSAGE_BYTES,
         shared::observability::metrics::NAMESPACE_VARIABLE,
     ] {
         assert!(receiver.contains(name), "receiver lacks {name}");
@@ -393,6 +483,7 @@ fn functions_set_the_variables_the_code_reads() {
         PIM_MAX_CONCURRENT_CALLS,
         PIM_SKIP_OWN_EVENTS,
         PIM_IGNORE_AUTHORS,
+        PAYLOAD_DELETE_WHEN_DONE,
     ] {
         assert!(processor.contains(name), "processor lacks {name}");
     }
@@ -529,6 +620,8 @@ fn the_dashboard_body_is_json_and_shows_every_custom_metric() {
         "IdempotencyStoreErrors",
         "PimReadFailures",
         "OwnEventsSkipped",
+        "LargeEventsStored",
+        "PayloadStoreFailures",
     ] {
         assert!(body.contains(metric), "dashboard lacks {metric}");
     }

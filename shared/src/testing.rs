@@ -1,7 +1,7 @@
 //! Test support for this workspace: the fixtures in `tests/fixtures/` and
-//! in-memory doubles of the queue and idempotency store ports that fail on
-//! demand. Compiled for the
-//! crate's own tests and, with the `testing` feature, for the integration tests.
+//! in-memory doubles of the queue, idempotency store and payload store ports
+//! that fail on demand. Compiled for the crate's own tests and, with the
+//! `testing` feature, for the integration tests.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -9,13 +9,15 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime};
 
+use bytes::Bytes;
 use futures::future::BoxFuture;
 use serde_json::Value;
 use time::OffsetDateTime;
 
 use crate::adapters::embedded::EmbeddedIdempotencyStore;
-use crate::core::message::OutboundMessage;
+use crate::core::message::{OutboundMessage, PayloadLocation};
 use crate::ports::idempotency::{Claim, ClaimOutcome, IdempotencyStore, StoreError};
+use crate::ports::payload_store::{PayloadStore, PayloadStoreError};
 use crate::ports::queue::{
     BatchEntry, BatchReport, FailedEntry, QueueError, QueueSender, QueuedEntry, VisibilityChange,
     VisibilityChanger,
@@ -268,5 +270,129 @@ impl IdempotencyStore for SwitchableStore {
         keep_until: SystemTime,
     ) -> BoxFuture<'a, Result<(), StoreError>> {
         self.call(self.inner.record_handled(entity, occurred_at, now, keep_until))
+    }
+}
+
+/// How the in-memory payload store answers each call.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum StoreBehaviour {
+    Accept,
+    /// The first N calls fail as unavailable.
+    FailTimes(usize),
+    /// Every call fails as unavailable.
+    Unavailable,
+    /// Never answers.
+    Hang,
+}
+
+/// A payload store that keeps objects in memory and fails as told.
+pub struct MemoryPayloads {
+    behaviour: StoreBehaviour,
+    objects: Mutex<std::collections::HashMap<String, Bytes>>,
+    calls: Mutex<Vec<(&'static str, String)>>,
+}
+
+impl MemoryPayloads {
+    pub const BUCKET: &'static str = "memory";
+
+    pub fn new(behaviour: StoreBehaviour) -> MemoryPayloads {
+        MemoryPayloads {
+            behaviour,
+            objects: Mutex::new(std::collections::HashMap::new()),
+            calls: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// An object's bytes, by key.
+    pub fn object(&self, key: &str) -> Option<Vec<u8>> {
+        self.objects.lock().expect("lock").get(key).map(|b| b.to_vec())
+    }
+
+    /// Stores an object directly, as if put earlier.
+    pub fn insert(&self, key: &str, body: Bytes) -> PayloadLocation {
+        self.objects.lock().expect("lock").insert(key.to_owned(), body);
+        PayloadLocation {
+            bucket: MemoryPayloads::BUCKET.into(),
+            key: key.into(),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.objects.lock().expect("lock").len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The keys of every put call, in call order.
+    pub fn put_keys(&self) -> Vec<String> {
+        self.calls_of("put")
+    }
+
+    /// The keys of every delete call, in call order.
+    pub fn deleted_keys(&self) -> Vec<String> {
+        self.calls_of("delete")
+    }
+
+    fn calls_of(&self, operation: &str) -> Vec<String> {
+        self.calls
+            .lock()
+            .expect("lock")
+            .iter()
+            .filter(|(op, _)| *op == operation)
+            .map(|(_, key)| key.clone())
+            .collect()
+    }
+
+    async fn answer(&self, operation: &'static str, key: &str) -> Result<(), PayloadStoreError> {
+        let call_number = {
+            let mut calls = self.calls.lock().expect("lock");
+            calls.push((operation, key.to_owned()));
+            calls.len()
+        };
+        match self.behaviour {
+            StoreBehaviour::Accept => Ok(()),
+            StoreBehaviour::FailTimes(times) if call_number > times => Ok(()),
+            StoreBehaviour::FailTimes(_) | StoreBehaviour::Unavailable => {
+                Err(PayloadStoreError::Unavailable {
+                    detail: "connection refused".into(),
+                })
+            }
+            StoreBehaviour::Hang => std::future::pending().await,
+        }
+    }
+}
+
+impl PayloadStore for MemoryPayloads {
+    fn put<'a>(
+        &'a self,
+        key: &'a str,
+        body: Bytes,
+    ) -> BoxFuture<'a, Result<PayloadLocation, PayloadStoreError>> {
+        Box::pin(async move {
+            self.answer("put", key).await?;
+            Ok(self.insert(key, body))
+        })
+    }
+
+    fn get<'a>(&'a self, location: &'a PayloadLocation) -> BoxFuture<'a, Result<Bytes, PayloadStoreError>> {
+        Box::pin(async move {
+            self.answer("get", &location.key).await?;
+            self.objects
+                .lock()
+                .expect("lock")
+                .get(&location.key)
+                .cloned()
+                .ok_or_else(|| PayloadStoreError::NotFound(location.clone()))
+        })
+    }
+
+    fn delete<'a>(&'a self, location: &'a PayloadLocation) -> BoxFuture<'a, Result<(), PayloadStoreError>> {
+        Box::pin(async move {
+            self.answer("delete", &location.key).await?;
+            self.objects.lock().expect("lock").remove(&location.key);
+            Ok(())
+        })
     }
 }

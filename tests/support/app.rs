@@ -7,9 +7,11 @@ use lambda_http::Body;
 use serde_json::Value;
 use shared::adapters::aws::SdkConfig;
 use shared::adapters::aws::sqs::SqsQueue;
-use shared::core::receiver::{Receiver, RouteSecrets, SecretStore};
+use shared::core::message::KeyPrefix;
+use shared::core::receiver::{LargeEvents, Receiver, RouteSecrets, SecretStore};
 use shared::core::signature::Secrets;
 use shared::edges::lambda::function_url::respond;
+use shared::ports::payload_store::PayloadStore;
 use shared::ports::queue::QueueSender;
 
 use super::akeneo::{Headers, event_platform_headers, events_api_headers};
@@ -74,6 +76,19 @@ impl ReceiverApp<SqsQueue> {
 }
 
 impl<Q: QueueSender> ReceiverApp<Q> {
+    /// The same receiver, storing events too large for the queue in `store`
+    /// under the key prefix `relay/`.
+    pub fn storing_large_events_in(self, store: impl PayloadStore) -> ReceiverApp<Q> {
+        let large_events = LargeEvents {
+            store: std::sync::Arc::new(store),
+            key_prefix: KeyPrefix::parse("relay/").expect("valid prefix"),
+        };
+        ReceiverApp {
+            receiver: self.receiver.with_large_events(large_events),
+            ..self
+        }
+    }
+
     /// A receiver on `queue`, whose messages land on `queue_url` in moto.
     pub async fn with_queue(queue: Q, queue_url: String) -> ReceiverApp<Q> {
         ReceiverApp {
@@ -91,11 +106,15 @@ impl<Q: QueueSender> ReceiverApp<Q> {
         body: &[u8],
         base64: bool,
     ) -> Answer {
-        let response = respond(
-            &self.receiver,
-            &function_url::request(method, path, headers, body, base64),
-        )
-        .await;
+        self.send(&function_url::request(method, path, headers, body, base64))
+            .await
+    }
+
+    /// Hands a Function URL request to the receiver, for tests that build it
+    /// first (building a multi-MB request is slow in a debug build, and is not
+    /// the receiver's time).
+    pub async fn send(&self, request: &lambda_http::Request) -> Answer {
+        let response = respond(&self.receiver, request).await;
         let status = response.status().as_u16();
         let body = match response.body() {
             Body::Text(text) => serde_json::from_str(text).expect("JSON response"),

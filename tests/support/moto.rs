@@ -8,6 +8,7 @@ use aws_sdk_sqs::Client;
 use aws_sdk_sqs::types::{Message, MessageSystemAttributeName, QueueAttributeName};
 use serde_json::json;
 use shared::adapters::aws::SdkConfig;
+use shared::adapters::aws::s3::S3PayloadStore;
 
 /// The SDK configuration pointing at moto.
 pub async fn sdk() -> SdkConfig {
@@ -41,6 +42,35 @@ pub async fn create_queue(client: &Client, name: &str) -> String {
         .await
         .expect("moto creates queues");
     created.queue_url.expect("queue url")
+}
+
+/// An S3 client on moto (path-style addressing, as the relay's store uses
+/// against a custom endpoint).
+pub async fn s3() -> aws_sdk_s3::Client {
+    S3PayloadStore::new(&sdk().await, "").client().clone()
+}
+
+/// A fresh bucket per test.
+pub async fn create_bucket(client: &aws_sdk_s3::Client, name: &str) -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let name = format!(
+        "{name}-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    );
+    client
+        .create_bucket()
+        .bucket(&name)
+        .send()
+        .await
+        .expect("moto creates buckets");
+    name
+}
+
+/// An object's bytes, or `None` if it is not there.
+pub async fn object(client: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Option<Vec<u8>> {
+    let output = client.get_object().bucket(bucket).key(key).send().await.ok()?;
+    Some(output.body.collect().await.expect("object body").to_vec())
 }
 
 /// A queue with a dead-letter queue behind it, as the template deploys them.

@@ -7,9 +7,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use clap::Args;
+use shared::adapters::aws::s3::S3PayloadStore;
 use shared::adapters::aws::sdk_config;
 use shared::adapters::aws::sqs::SqsQueue;
-use shared::adapters::embedded::{EmbeddedIdempotencyStore, EmbeddedQueue};
+use shared::adapters::embedded::{EmbeddedIdempotencyStore, EmbeddedPayloadStore, EmbeddedQueue};
 use shared::adapters::logging_handler::LoggingHandler;
 use shared::config::{
     PIM_CLIENT_ID, PIM_CLIENT_SECRET, PIM_MAX_CONCURRENT_CALLS, PIM_PASSWORD, PIM_SECRET_ARN, PIM_URL,
@@ -17,7 +18,7 @@ use shared::config::{
 };
 use shared::core::processor::idempotency::DEFAULT_WINDOW;
 use shared::core::processor::{Processor, Settings};
-use shared::core::receiver::{Receiver, RouteSecrets, SecretStore};
+use shared::core::receiver::{LargeEvents, Receiver, RouteSecrets, SecretStore};
 use shared::edges::local_http::{self, REDRIVE_PATH, Redrive};
 use shared::edges::queue_poller::{PollStats, poll_once};
 use shared::ports::pim::PimReader;
@@ -85,6 +86,10 @@ pub struct ServeArgs {
     /// Skip events by this author too (repeatable, or comma-separated).
     #[arg(long = "ignore-author", env = "PIM_IGNORE_AUTHORS", value_delimiter = ',')]
     ignore_authors: Vec<String>,
+    /// With --queue-url: the S3 bucket for events too large for one queue
+    /// message (without it they are refused with 413).
+    #[arg(long, env = "PAYLOAD_BUCKET")]
+    payload_bucket: Option<String>,
 }
 
 /// What a batch polled from an SQS queue may take before its claims expire:
@@ -159,6 +164,8 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, CliError> {
         "EVENT_PLATFORM_SECRETS" => Some(event_platform.clone()),
         // Local runs use the listed secrets, not a Secrets Manager secret.
         "SECRETS_ARN" => None,
+        // Large events go where the queue mode says (below).
+        "PAYLOAD_BUCKET" => None,
         other => std::env::var(other).ok(),
     })?;
     let settings = Settings {
@@ -194,14 +201,24 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, CliError> {
                 EmbeddedQueue::new("events", Duration::from_secs(args.visibility_timeout))
                     .with_dead_letter_queue(Arc::clone(&dlq), args.max_receives),
             );
+            println!(
+                "  large events (queue messages over {} bytes): kept in the embedded store, a pointer queued",
+                receiver_config.large_events.max_message_bytes
+            );
+            let payloads = Arc::new(EmbeddedPayloadStore::new("embedded"));
             let redrive: Redrive = {
                 let (queue, dlq) = (Arc::clone(&queue), Arc::clone(&dlq));
                 Arc::new(move || dlq.move_all_to(&queue))
             };
             let processor = pim.attach(idempotent(
-                Processor::new(logic, Arc::clone(&dlq), Arc::clone(&queue), settings),
+                Processor::new(logic, Arc::clone(&dlq), Arc::clone(&queue), settings)
+                    .with_payload_store(payloads.clone(), true),
                 !args.no_idempotency,
             ));
+            let large_events = LargeEvents {
+                store: payloads,
+                key_prefix: receiver_config.large_events.key_prefix.clone(),
+            };
             let moved_by_policy: MovedByPolicy = {
                 let queue = Arc::clone(&queue);
                 Arc::new(move || queue.moved_to_dead_letters())
@@ -213,8 +230,11 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, CliError> {
                 Arc::clone(&queue),
                 queue,
                 processor,
-                embedded,
-                Duration::from_secs(args.visibility_timeout),
+                QueueMode {
+                    large_events: Some(large_events),
+                    embedded,
+                    run_for: Duration::from_secs(args.visibility_timeout),
+                },
             )
             .await
         }
@@ -229,18 +249,33 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, CliError> {
             let sdk = sdk_config().await;
             let queue = Arc::new(SqsQueue::new(&sdk, queue_url));
             let dlq = SqsQueue::new(&sdk, &dlq_url);
+            let bucket = args.payload_bucket.clone();
+            match &bucket {
+                Some(bucket) => println!("  large events: stored in s3://{bucket}, a pointer queued"),
+                None => println!("  large events: refused with 413 (--payload-bucket stores them in S3)"),
+            }
+            // The processor reads pointers from whichever bucket they name.
+            let payloads = Arc::new(S3PayloadStore::new(&sdk, bucket.clone().unwrap_or_default()));
             let processor = pim.attach(idempotent(
-                Processor::new(logic, dlq, Arc::clone(&queue), settings),
+                Processor::new(logic, dlq, Arc::clone(&queue), settings)
+                    .with_payload_store(payloads.clone(), true),
                 !args.no_idempotency,
             ));
+            let large_events = bucket.map(|_| LargeEvents {
+                store: payloads,
+                key_prefix: receiver_config.large_events.key_prefix.clone(),
+            });
             relay(
                 listener,
                 &receiver_config,
                 Arc::clone(&queue),
                 queue,
                 processor,
-                None,
-                SQS_RUN_FOR,
+                QueueMode {
+                    large_events,
+                    embedded: None,
+                    run_for: SQS_RUN_FOR,
+                },
             )
             .await
         }
@@ -333,14 +368,23 @@ impl Pim {
     }
 }
 
+/// What differs between the embedded queue and an SQS queue.
+struct QueueMode {
+    /// Where events too large for one message go; `None`: refused with 413.
+    large_events: Option<LargeEvents>,
+    /// The embedded queue's redrive and dead-letter count; `None` with SQS.
+    embedded: Option<(Redrive, MovedByPolicy)>,
+    /// How long one polled batch may run (its visibility timeout).
+    run_for: Duration,
+}
+
 async fn relay<Q, S, H, D, V>(
     listener: TcpListener,
     config: &ReceiverConfig,
     queue: Q,
     source: S,
     processor: Processor<H, D, V>,
-    embedded: Option<(Redrive, MovedByPolicy)>,
-    run_for: Duration,
+    mode: QueueMode,
 ) -> Result<ExitCode, CliError>
 where
     Q: QueueSender + 'static,
@@ -358,7 +402,17 @@ where
         events_api: config.events_api_secrets.clone(),
         event_platform: config.event_platform_secrets.clone(),
     });
-    let receiver = Arc::new(Receiver::new(counting, secrets, config.events_api_tolerance_secs));
+    let mut receiver = Receiver::new(counting, secrets, config.events_api_tolerance_secs)
+        .with_max_message_bytes(config.large_events.max_message_bytes);
+    let QueueMode {
+        large_events,
+        embedded,
+        run_for,
+    } = mode;
+    if let Some(large_events) = large_events {
+        receiver = receiver.with_large_events(large_events);
+    }
+    let receiver = Arc::new(receiver);
     let (stop, stopped) = watch::channel(false);
     let stats = Arc::new(PollStats::default());
     let (redrive, moved_by_policy) = embedded.unzip();

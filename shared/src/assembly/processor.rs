@@ -1,13 +1,14 @@
 //! The processor Lambda, assembled around the integrator's business logic: the
-//! source queue for visibility changes, the dead-letter queue, metrics, the
-//! idempotency table when configured, and the PIM connection when one is
-//! configured (enrichment, own events skipped).
+//! source queue for visibility changes, the dead-letter queue, S3 for large
+//! events, metrics, the idempotency table when configured, and the PIM
+//! connection when one is configured (enrichment, own events skipped).
 
 use std::future::Future;
 use std::sync::Arc;
 
 use super::{InitError, logged};
 use crate::adapters::aws::dynamodb::DynamoDbIdempotencyStore;
+use crate::adapters::aws::s3::S3PayloadStore;
 use crate::adapters::aws::sdk_config;
 use crate::adapters::aws::sqs::SqsQueue;
 use crate::config::ProcessorConfig;
@@ -25,7 +26,11 @@ pub async fn from_env<H: EventHandler>(
     let sdk = sdk_config().await;
     let source = SqsQueue::new(&sdk, &config.queue_url);
     let dead_letters = SqsQueue::new(&sdk, &config.dead_letter_queue_url);
+    // Pointers name their bucket; the processor writes none, so its store has
+    // no bucket of its own.
+    let payloads = S3PayloadStore::new(&sdk, "");
     let mut processor = Processor::new(logic, dead_letters, source, config.settings)
+        .with_payload_store(Arc::new(payloads), config.delete_payloads_when_done)
         .with_metrics(Metrics::from_env())
         .with_ignored_authors(config.ignored_authors.clone());
     if let Some(idempotency) = &config.idempotency {

@@ -1,20 +1,29 @@
-//! The receiver Lambda, assembled: SQS, the signing secrets (Secrets Manager
-//! when `SECRETS_ARN` is set), metrics.
+//! The receiver Lambda, assembled: SQS, S3 for large events (when
+//! `PAYLOAD_BUCKET` is set), the signing secrets (Secrets Manager when
+//! `SECRETS_ARN` is set), metrics.
+
+use std::sync::Arc;
 
 use super::{InitError, logged};
+use crate::adapters::aws::s3::S3PayloadStore;
 use crate::adapters::aws::sdk_config;
 use crate::adapters::aws::secrets_manager::SecretsManagerSource;
 use crate::adapters::aws::sqs::SqsQueue;
 use crate::config::ReceiverConfig;
-use crate::core::receiver::{Receiver, RouteSecrets, SecretStore};
+use crate::core::receiver::{LargeEvents, Receiver, RouteSecrets, SecretStore};
 use crate::observability::metrics::Metrics;
 
 /// Reads the environment and builds the receiver. The secret load and the
-/// queue connection both reach the network, so they run side by side.
+/// connections to SQS and S3 all reach the network, so they run side by side.
 pub async fn from_env() -> Result<Receiver<SqsQueue>, InitError> {
     let config = ReceiverConfig::from_env().map_err(|e| logged(e.into()))?;
     let sdk = sdk_config().await;
     let queue = SqsQueue::new(&sdk, &config.queue_url);
+    let payloads = config
+        .large_events
+        .bucket
+        .as_ref()
+        .map(|bucket| S3PayloadStore::new(&sdk, bucket));
     let secrets = async {
         match &config.secrets_arn {
             Some(arn) => SecretsManagerSource::new(&sdk, arn)
@@ -27,7 +36,19 @@ pub async fn from_env() -> Result<Receiver<SqsQueue>, InitError> {
             })),
         }
     };
-    let (secrets, ()) = tokio::join!(secrets, queue.warm_up());
-    let receiver = Receiver::new(queue, secrets.map_err(logged)?, config.events_api_tolerance_secs);
+    let warm_up_payloads = async {
+        if let Some(payloads) = &payloads {
+            payloads.warm_up().await;
+        }
+    };
+    let (secrets, (), ()) = tokio::join!(secrets, queue.warm_up(), warm_up_payloads);
+    let mut receiver = Receiver::new(queue, secrets.map_err(logged)?, config.events_api_tolerance_secs)
+        .with_max_message_bytes(config.large_events.max_message_bytes);
+    if let Some(payloads) = payloads {
+        receiver = receiver.with_large_events(LargeEvents {
+            store: Arc::new(payloads),
+            key_prefix: config.large_events.key_prefix.clone(),
+        });
+    }
     Ok(receiver.with_metrics(Metrics::from_env()))
 }

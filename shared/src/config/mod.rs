@@ -1,10 +1,12 @@
 //! Configuration, read once at init from the environment. Each loader takes a
 //! lookup function so tests need not touch the process environment.
 
+mod payloads;
 mod pim;
 mod processor;
 mod receiver;
 
+pub use payloads::*;
 pub use pim::*;
 pub use processor::*;
 pub use receiver::*;

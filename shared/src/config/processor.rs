@@ -1,6 +1,6 @@
 use std::time::Duration;
 
-use super::{ConfigError, PimConfig, ignored_authors, number, read, required};
+use super::{ConfigError, PimConfig, delete_payloads_when_done, ignored_authors, number, read, required};
 use crate::core::processor::idempotency::DEFAULT_WINDOW;
 use crate::core::processor::{DEFAULT_BACKOFF_CAP, DEFAULT_CONCURRENCY, Settings};
 
@@ -31,6 +31,8 @@ pub struct ProcessorConfig {
     pub pim: Option<PimConfig>,
     /// Authors whose events are skipped, besides the PIM connection's own.
     pub ignored_authors: Vec<String>,
+    /// Delete a large event's object once its message is done.
+    pub delete_payloads_when_done: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,9 +85,11 @@ impl ProcessorConfig {
                 reason,
             });
         }
+        let delete_payloads_when_done = delete_payloads_when_done(&lookup)?;
         Ok(ProcessorConfig {
             queue_url,
             dead_letter_queue_url,
+            delete_payloads_when_done,
             settings: Settings {
                 concurrency,
                 backoff_cap: Duration::from_secs(cap),

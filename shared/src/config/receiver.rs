@@ -1,4 +1,4 @@
-use super::{ConfigError, number, read, required};
+use super::{ConfigError, LargeEventsConfig, number, read, required};
 use crate::core::signature::Secrets;
 
 pub const QUEUE_URL: &str = "QUEUE_URL";
@@ -23,6 +23,8 @@ pub struct ReceiverConfig {
     /// two variables and is reloaded every `secrets_refresh`.
     pub secrets_arn: Option<String>,
     pub secrets_refresh: std::time::Duration,
+    /// Where events too large for one queue message go.
+    pub large_events: LargeEventsConfig,
 }
 
 impl ReceiverConfig {
@@ -60,6 +62,7 @@ impl ReceiverConfig {
             DEFAULT_TOLERANCE_SECS,
             "a whole number of seconds",
         )?;
+        let large_events = LargeEventsConfig::from_lookup(&lookup)?;
         Ok(ReceiverConfig {
             queue_url,
             events_api_secrets,
@@ -67,6 +70,7 @@ impl ReceiverConfig {
             events_api_tolerance_secs,
             secrets_arn,
             secrets_refresh: std::time::Duration::from_secs(refresh_secs.max(1)),
+            large_events,
         })
     }
 }

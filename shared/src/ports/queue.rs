@@ -18,13 +18,15 @@ pub struct ReceivedMessage {
     pub body: Option<String>,
     /// `ApproximateReceiveCount`: 1 on the first delivery.
     pub receive_count: u32,
-    /// String message attributes (`protocol`, `type`, `id`, ...).
+    /// Message attributes with a text value (`protocol`, `type`, `id`, and a
+    /// large event's Number `ExtendedPayloadSize`, as its digits).
     pub attributes: HashMap<String, String>,
 }
 
 impl ReceivedMessage {
     /// From what a receive answers, whichever API: a missing or unreadable
-    /// receive count counts as a first delivery; only string attributes are kept.
+    /// receive count counts as a first delivery; only attributes with a text
+    /// value (String and Number) are kept.
     pub fn received(
         message_id: Option<String>,
         receipt_handle: Option<String>,

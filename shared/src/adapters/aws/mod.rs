@@ -1,9 +1,10 @@
-//! The AWS adapters: SDK configuration, SQS behind the queue ports, Secrets
-//! Manager behind the secret source port, DynamoDB behind the idempotency
-//! store port, and the dead-letter redrive.
+//! The AWS adapters: SDK configuration, SQS behind the queue ports, S3 behind
+//! the payload store port, Secrets Manager behind the secret source port,
+//! DynamoDB behind the idempotency store port, and the dead-letter redrive.
 
 pub mod dynamodb;
 pub mod redrive;
+pub mod s3;
 pub mod sdk;
 pub mod secrets_manager;
 pub mod sqs;

@@ -35,8 +35,9 @@ fn sqs_error<E: std::error::Error + 'static>(
 }
 
 /// Tries StartMessageMoveTask, then falls back to receive-send-delete, which
-/// keeps each body and its protocol/type/id attributes and drops the
-/// dead-letter reason attributes.
+/// keeps each body and its attributes with their data types (protocol, type,
+/// id, a large event's reserved size) and drops the dead-letter reason
+/// attributes.
 pub async fn redrive(client: &Client, dlq_url: &str, queue_url: &str) -> Result<Redrive, RedriveError> {
     let attributes = |url: &str| {
         let client = client.clone();
@@ -113,7 +114,7 @@ async fn copy_all(client: &Client, dlq_url: &str, queue_url: &str) -> Result<usi
                 }
                 if let Some(text) = value.string_value {
                     let attribute = MessageAttributeValue::builder()
-                        .data_type("String")
+                        .data_type(value.data_type)
                         .string_value(text)
                         .build()
                         .map_err(|e| RedriveError::Attribute(e.to_string()))?;

@@ -10,6 +10,7 @@ use aws_sdk_sqs::types::{
     MessageSystemAttributeName, SendMessageBatchRequestEntry,
 };
 
+use crate::core::message::attribute_data_type;
 use crate::ports::queue::{
     BatchEntry, BatchReport, FailedEntry, QueueError, QueueReceiver, QueueSender, QueuedEntry,
     ReceivedMessage, VisibilityChange, VisibilityChanger,
@@ -99,7 +100,7 @@ fn to_sqs_entry(entry: &BatchEntry<'_>) -> Result<SendMessageBatchRequestEntry, 
         .message_body(&entry.message.body);
     for (name, value) in &entry.message.attributes {
         let value = MessageAttributeValue::builder()
-            .data_type("String")
+            .data_type(attribute_data_type(name))
             .string_value(value)
             .build()
             .map_err(invalid)?;

@@ -1,7 +1,9 @@
 //! Getting every message onto the queue before a deadline: packed into batch
-//! calls, sent in parallel, failed entries sent again while time remains.
+//! calls, sent in parallel, failed entries sent again while time remains; and
+//! large events' bodies into the payload store first ([`offload`]).
 
 pub mod batch;
+pub mod offload;
 
 use std::time::Duration;
 

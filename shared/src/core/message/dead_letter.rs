@@ -1,9 +1,12 @@
 //! The message that goes to the dead-letter queue: the original body, verbatim,
-//! with the reason alongside as attributes.
+//! with the reason alongside as attributes. A large event's pointer stays a
+//! pointer (body and reserved size attribute), so a redrive brings it back
+//! readable.
 
 use super::{
-    ATTRIBUTE_ID, ATTRIBUTE_PROTOCOL, ATTRIBUTE_TYPE, DEAD_LETTER_ERROR_CODE, DEAD_LETTER_ERROR_MESSAGE,
-    DEAD_LETTER_ORIGINAL_MESSAGE_ID, DEAD_LETTER_RECEIVE_COUNT, OutboundMessage,
+    ATTRIBUTE_ID, ATTRIBUTE_PAYLOAD_SIZE, ATTRIBUTE_PROTOCOL, ATTRIBUTE_TYPE, DEAD_LETTER_ERROR_CODE,
+    DEAD_LETTER_ERROR_MESSAGE, DEAD_LETTER_ORIGINAL_MESSAGE_ID, DEAD_LETTER_RECEIVE_COUNT,
+    LEGACY_ATTRIBUTE_PAYLOAD_SIZE, OutboundMessage,
 };
 use crate::ports::queue::ReceivedMessage;
 
@@ -12,7 +15,14 @@ use crate::ports::queue::ReceivedMessage;
 const MAX_ERROR_MESSAGE: usize = 512;
 
 pub fn dead_letter_message(message: &ReceivedMessage, code: &str, reason: &str) -> OutboundMessage {
-    let mut attributes: Vec<(&'static str, String)> = [ATTRIBUTE_PROTOCOL, ATTRIBUTE_TYPE, ATTRIBUTE_ID]
+    let kept = [
+        ATTRIBUTE_PROTOCOL,
+        ATTRIBUTE_TYPE,
+        ATTRIBUTE_ID,
+        ATTRIBUTE_PAYLOAD_SIZE,
+        LEGACY_ATTRIBUTE_PAYLOAD_SIZE,
+    ];
+    let mut attributes: Vec<(&'static str, String)> = kept
         .into_iter()
         .filter_map(|name| {
             message
@@ -87,6 +97,35 @@ mod tests {
                 ("receive_count", "3".to_owned()),
             ]
         );
+    }
+
+    #[test]
+    fn a_dead_lettered_pointer_stays_a_pointer_so_a_redrive_can_read_it() {
+        // GIVEN a received pointer to a large event
+        let pointer =
+            r#"["software.amazon.payloadoffloading.PayloadS3Pointer",{"s3BucketName":"b","s3Key":"k"}]"#;
+        let mut original = received(Some(pointer));
+        original
+            .attributes
+            .insert("ExtendedPayloadSize".into(), "2000000".into());
+        // WHEN it is dead-lettered
+        let dead = dead_letter_message(&original, "rejected", "no SKU");
+        // THEN the pointer and its reserved attribute are kept
+        assert_eq!(dead.body, pointer);
+        assert_eq!(dead.attribute("ExtendedPayloadSize"), Some("2000000"));
+        assert!(crate::core::message::read_pointer(&received_from(&dead)).is_some());
+    }
+
+    fn received_from(message: &OutboundMessage) -> ReceivedMessage {
+        ReceivedMessage {
+            body: Some(message.body.clone()),
+            attributes: message
+                .attributes
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), v.clone()))
+                .collect(),
+            ..ReceivedMessage::default()
+        }
     }
 
     #[test]

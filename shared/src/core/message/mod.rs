@@ -1,16 +1,23 @@
 //! The queue message contract, in one place: the envelope (`v: 1`) the receiver
 //! writes around each event's exact bytes and the processor reads back, the
-//! message attributes, and the dead-letter message with its reason attributes.
+//! message attributes, the S3 pointer that stands in for an event too large for
+//! one message ([`claim_check`]), and the dead-letter message with its reason
+//! attributes.
 //!
 //! ```json
 //! {"v":1,"protocol":"events-api","id":"…","type":"product.updated",
 //!  "occurred_at":"…","source":"…","received_at":"…","event":{ …the event, byte for byte… }}
 //! ```
 
+pub mod claim_check;
 pub mod dead_letter;
 pub mod reader;
 pub mod writer;
 
+pub use claim_check::{
+    ATTRIBUTE_PAYLOAD_SIZE, KeyPrefix, LEGACY_ATTRIBUTE_PAYLOAD_SIZE, PayloadLocation, attribute_data_type,
+    read_pointer,
+};
 pub use dead_letter::dead_letter_message;
 pub use reader::{Envelope, EnvelopeError, read_envelope};
 pub use writer::{OutboundMessage, format_timestamp};

@@ -8,17 +8,17 @@ use time::macros::format_description;
 
 use super::{
     ATTRIBUTE_ID, ATTRIBUTE_PROTOCOL, ATTRIBUTE_TYPE, ENVELOPE_VERSION, EventFields, SQS_MAX_MESSAGE_BYTES,
+    attribute_data_type,
 };
 use crate::core::protocol::Protocol;
-
-const STRING_DATA_TYPE: &str = "String";
 
 /// One message ready for the queue.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutboundMessage {
     pub body: String,
-    /// String attributes for filtering; absent fields are left out, as SQS
-    /// refuses empty attribute values.
+    /// Attributes for filtering; absent fields are left out, as SQS refuses
+    /// empty attribute values. All are Strings but the reserved size of a
+    /// pointer (see [`attribute_data_type`]).
     pub attributes: Vec<(&'static str, String)>,
     pub event_id: Option<String>,
     pub event_type: Option<String>,
@@ -61,7 +61,7 @@ impl OutboundMessage {
         let attributes: usize = self
             .attributes
             .iter()
-            .map(|(name, value)| name.len() + STRING_DATA_TYPE.len() + value.len())
+            .map(|(name, value)| name.len() + attribute_data_type(name).len() + value.len())
             .sum();
         self.body.len() + attributes
     }

@@ -26,14 +26,22 @@ impl Batch {
     /// Reads each message on its own: one that is not an envelope this code
     /// reads is decided at once, as a dead letter.
     pub fn read(messages: &[ReceivedMessage]) -> Batch {
-        let slots = messages
-            .iter()
-            .map(|message| match message.body.as_deref() {
-                None | Some("") => Slot::Decided(Verdict::DeadLetter {
+        Batch::from_bodies(messages.iter().map(|message| Ok(message.body.as_deref())))
+    }
+
+    /// Reads each body on its own, in batch order; an `Err` is a message an
+    /// earlier step already decided (e.g. a large event whose body could not be
+    /// fetched).
+    pub fn from_bodies<'a>(bodies: impl IntoIterator<Item = Result<Option<&'a str>, Verdict>>) -> Batch {
+        let slots = bodies
+            .into_iter()
+            .map(|body| match body {
+                Err(verdict) => Slot::Decided(verdict),
+                Ok(None | Some("")) => Slot::Decided(Verdict::DeadLetter {
                     code: "invalid_envelope".into(),
                     message: "the message has no body".into(),
                 }),
-                Some(body) => match PimEvent::from_message_body(body) {
+                Ok(Some(body)) => match PimEvent::from_message_body(body) {
                     Ok(event) => Slot::Pending(Box::new(event)),
                     Err(error) => Slot::Decided(Verdict::DeadLetter {
                         code: error.code().into(),

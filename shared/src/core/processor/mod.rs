@@ -4,6 +4,7 @@
 
 pub mod backoff;
 pub mod batch;
+pub mod claim_check;
 pub mod dedupe;
 pub mod enrichment;
 pub mod idempotency;
@@ -25,10 +26,12 @@ use crate::core::message::{ATTRIBUTE_ID, ATTRIBUTE_TYPE, dead_letter_message};
 use crate::observability::metrics::{self, Metrics};
 use crate::ports::handler::{EventHandler, Outcome};
 use crate::ports::idempotency::IdempotencyStore;
+use crate::ports::payload_store::PayloadStore;
 use crate::ports::pim::PimReader;
 use crate::ports::queue::{QueueSender, ReceivedMessage, VisibilityChange, VisibilityChanger};
 use backoff::backoff;
 use batch::{Batch, Verdict};
+use claim_check::Payloads;
 use enrichment::Enrichment;
 use idempotency::Idempotency;
 
@@ -100,6 +103,7 @@ pub struct Processor<H, D, V> {
     visibility: V,
     concurrency: usize,
     backoff_cap: Duration,
+    payloads: Option<Payloads>,
     metrics: Metrics,
     idempotency: Option<Idempotency>,
     enrichment: Option<Enrichment>,
@@ -115,6 +119,7 @@ impl<H: EventHandler, D: QueueSender, V: VisibilityChanger> Processor<H, D, V> {
             visibility,
             concurrency: settings.concurrency.max(1),
             backoff_cap: settings.backoff_cap,
+            payloads: None,
             metrics: Metrics::disabled(),
             idempotency: None,
             enrichment: None,
@@ -147,6 +152,20 @@ impl<H: EventHandler, D: QueueSender, V: VisibilityChanger> Processor<H, D, V> {
         self
     }
 
+    /// Resolves pointers to large events from `store`, and deletes each object
+    /// once its message is done if `delete_when_done`.
+    pub fn with_payload_store(
+        mut self,
+        store: Arc<dyn PayloadStore>,
+        delete_when_done: bool,
+    ) -> Processor<H, D, V> {
+        self.payloads = Some(Payloads {
+            store,
+            delete_when_done,
+        });
+        self
+    }
+
     pub fn with_metrics(mut self, metrics: Metrics) -> Processor<H, D, V> {
         self.metrics = metrics;
         self
@@ -169,7 +188,8 @@ impl<H: EventHandler, D: QueueSender, V: VisibilityChanger> Processor<H, D, V> {
         messages: &[ReceivedMessage],
         deadline: SystemTime,
     ) -> Vec<Disposition> {
-        let mut batch = Batch::read(messages);
+        let resolved = claim_check::resolve(self.payloads.as_ref(), messages, self.concurrency).await;
+        let mut batch = Batch::from_bodies(resolved.bodies(messages));
         // Own events first: they need no store and no PIM. Duplicates and
         // stale events next, so the PIM is not read for events that will not
         // run; enrichment last, on what is still pending.
@@ -192,6 +212,7 @@ impl<H: EventHandler, D: QueueSender, V: VisibilityChanger> Processor<H, D, V> {
             guard.after(guarded, &verdicts, &self.metrics).await;
         }
         let dispositions = self.carry_out(messages, verdicts).await;
+        resolved.release(self.payloads.as_ref(), &dispositions).await;
         for (message, disposition) in messages.iter().zip(&dispositions) {
             log_disposition(message, disposition);
         }

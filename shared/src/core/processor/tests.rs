@@ -9,12 +9,13 @@ use super::*;
 use crate::core::event::EntityKeys;
 use crate::core::message::{EventFields, OutboundMessage};
 use crate::core::protocol::Protocol;
-use crate::testing::{Behaviour, MemoryQueue, MemoryVisibility};
+use crate::testing::{Behaviour, MemoryPayloads, MemoryQueue, MemoryVisibility, StoreBehaviour};
 
 /// Business logic scripted by the event id's prefix; records what it ran.
 #[derive(Default)]
 struct Scripted {
     log: Mutex<Vec<(String, &'static str, tokio::time::Instant)>>,
+    raws: Mutex<Vec<String>>,
     pause: Duration,
 }
 
@@ -34,6 +35,7 @@ impl Scripted {
 impl EventHandler for Scripted {
     async fn handle(&self, event: &PimEvent) -> Outcome {
         let id = event.id.clone().unwrap_or_default();
+        self.raws.lock().expect("lock").push(event.raw.get().to_owned());
         let now = tokio::time::Instant::now;
         self.log.lock().expect("lock").push((id.clone(), "start", now()));
         tokio::time::sleep(self.pause).await;
@@ -314,4 +316,161 @@ fn events_sharing_a_uuid_or_an_identifier_are_one_entity() {
     let groups = schedule::entity_groups(&[Some(&a), Some(&b), None, Some(&c), Some(&d)]);
     // THEN c links a and b into one entity; the others stand alone
     assert_eq!(groups, vec![vec![0, 1, 3], vec![2], vec![4]]);
+}
+
+/// A large event's queue message: the body stored in `store`, a pointer on the queue.
+fn pointer_message(
+    message_id: &str,
+    store: &MemoryPayloads,
+    event_id: &str,
+    padding: usize,
+) -> (ReceivedMessage, String) {
+    let raw = format!(
+        r#"{{"id":"{event_id}","type":"com.akeneo.pim.v1.product.updated","data":{{"product":{{"uuid":"u-{event_id}"}},"note":"{}"}}}}"#,
+        "é".repeat(padding)
+    );
+    let fields = EventFields {
+        id: Some(event_id.into()),
+        kind: Some("com.akeneo.pim.v1.product.updated".into()),
+        ..EventFields::default()
+    };
+    let envelope = OutboundMessage::build(Protocol::EventPlatform, &raw, &fields, "t");
+    let location = store.insert(
+        &format!("key-{event_id}"),
+        bytes::Bytes::from(envelope.body.clone()),
+    );
+    let pointer = envelope.pointer_to(&location);
+    let mut received = message(message_id, &pointer.body, 1);
+    for (name, value) in &pointer.attributes {
+        received.attributes.insert((*name).to_owned(), value.clone());
+    }
+    (received, raw)
+}
+
+fn processor_with(
+    handler: Scripted,
+    store: &std::sync::Arc<MemoryPayloads>,
+    delete_when_done: bool,
+) -> Processor<Scripted, MemoryQueue, MemoryVisibility> {
+    processor(handler, Behaviour::Accept, 4).with_payload_store(store.clone(), delete_when_done)
+}
+
+#[tokio::test]
+async fn a_large_event_reaches_the_business_logic_byte_for_byte_and_its_object_is_deleted_once_done() {
+    // GIVEN a 1.5 MB event stored in the payload store, its pointer in a batch with a small event
+    let store = std::sync::Arc::new(MemoryPayloads::new(StoreBehaviour::Accept));
+    let processor = processor_with(Scripted::default(), &store, true);
+    let (pointer, raw) = pointer_message("m-big", &store, "ok-big", 750_000);
+    let batch = [pointer, product_message("m-small", "ok-small", "p1")];
+    // WHEN the batch is processed
+    let dispositions = processor.process_batch(&batch).await;
+    // THEN both are done, the business logic saw the large event's exact bytes, and its object is gone
+    assert_eq!(dispositions, [Disposition::Done, Disposition::Done]);
+    assert!(processor.handler().raws.lock().expect("lock").contains(&raw));
+    assert_eq!(store.deleted_keys(), ["key-ok-big"]);
+    assert!(store.is_empty());
+}
+
+#[tokio::test]
+async fn the_object_is_kept_when_deleting_is_switched_off() {
+    // GIVEN a processor told not to delete objects, and a large event
+    let store = std::sync::Arc::new(MemoryPayloads::new(StoreBehaviour::Accept));
+    let processor = processor_with(Scripted::default(), &store, false);
+    let (pointer, _) = pointer_message("m-big", &store, "ok-big", 10);
+    // WHEN it is processed
+    let dispositions = processor.process_batch(&[pointer]).await;
+    // THEN it is done and its object stays for the lifecycle rule
+    assert_eq!(dispositions, [Disposition::Done]);
+    assert_eq!(store.len(), 1);
+}
+
+#[tokio::test]
+async fn a_pointer_whose_object_is_missing_is_dead_lettered_at_once_keeping_the_pointer() {
+    // GIVEN a pointer whose object is gone
+    let store = std::sync::Arc::new(MemoryPayloads::new(StoreBehaviour::Accept));
+    let processor = processor_with(Scripted::default(), &store, true);
+    let (pointer, _) = pointer_message("m-gone", &store, "ok-gone", 10);
+    store
+        .delete(&crate::core::message::PayloadLocation {
+            bucket: MemoryPayloads::BUCKET.into(),
+            key: "key-ok-gone".into(),
+        })
+        .await
+        .expect("deleted");
+    // WHEN it is processed
+    let dispositions = processor.process_batch(std::slice::from_ref(&pointer)).await;
+    // THEN it is dead-lettered as payload_missing, the dead letter still a pointer with its reason
+    assert_eq!(
+        dispositions,
+        [Disposition::DeadLettered {
+            code: "payload_missing".into()
+        }]
+    );
+    let dead = processor.dead_letters.messages.lock().expect("lock").clone();
+    assert_eq!(Some(dead[0].body.as_str()), pointer.body.as_deref());
+    assert_eq!(
+        dead[0].attribute("ExtendedPayloadSize"),
+        pointer.attribute("ExtendedPayloadSize")
+    );
+    assert!(
+        dead[0]
+            .attribute("error_message")
+            .is_some_and(|m| m.contains("memory/key-ok-gone"))
+    );
+    assert!(processor.handler().log().is_empty());
+}
+
+#[tokio::test]
+async fn a_pointer_is_retried_while_the_payload_store_is_unavailable() {
+    // GIVEN a payload store that refuses connections, and a large event's pointer
+    let store = std::sync::Arc::new(MemoryPayloads::new(StoreBehaviour::Unavailable));
+    let processor = processor_with(Scripted::default(), &store, true);
+    let (pointer, _) = pointer_message("m-big", &store, "ok-big", 10);
+    // WHEN it is processed
+    let dispositions = processor.process_batch(&[pointer]).await;
+    // THEN it is retried later, not dead-lettered, and its object is kept
+    assert!(
+        matches!(&dispositions[0], Disposition::Retried { reason, .. } if reason.contains("unavailable")),
+        "{dispositions:?}"
+    );
+    assert_eq!(processor.visibility.changes().len(), 1);
+    assert_eq!(store.len(), 1);
+}
+
+#[tokio::test]
+async fn a_rejected_large_event_keeps_its_object_for_the_redrive() {
+    // GIVEN business logic that rejects a large event
+    let store = std::sync::Arc::new(MemoryPayloads::new(StoreBehaviour::Accept));
+    let processor = processor_with(Scripted::default(), &store, true);
+    let (pointer, _) = pointer_message("m-big", &store, "reject-big", 10);
+    // WHEN it is processed
+    let dispositions = processor.process_batch(std::slice::from_ref(&pointer)).await;
+    // THEN the pointer is dead-lettered and its object stays, readable after a redrive
+    assert_eq!(
+        dispositions,
+        [Disposition::DeadLettered {
+            code: "rejected".into()
+        }]
+    );
+    let dead = processor.dead_letters.messages.lock().expect("lock").clone();
+    assert_eq!(Some(dead[0].body.as_str()), pointer.body.as_deref());
+    assert!(store.deleted_keys().is_empty());
+}
+
+#[tokio::test]
+async fn a_message_marked_as_a_pointer_that_is_not_one_is_dead_lettered_as_invalid_pointer() {
+    // GIVEN an envelope carrying the reserved attribute
+    let store = std::sync::Arc::new(MemoryPayloads::new(StoreBehaviour::Accept));
+    let processor = processor_with(Scripted::default(), &store, true);
+    let mut odd = product_message("m-odd", "ok-odd", "p1");
+    odd.attributes.insert("ExtendedPayloadSize".into(), "10".into());
+    // WHEN it is processed
+    let dispositions = processor.process_batch(&[odd]).await;
+    // THEN it is dead-lettered as invalid_pointer
+    assert_eq!(
+        dispositions,
+        [Disposition::DeadLettered {
+            code: "invalid_pointer".into()
+        }]
+    );
 }

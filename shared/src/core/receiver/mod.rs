@@ -7,6 +7,7 @@ pub mod route;
 pub mod secret_store;
 pub mod secrets;
 
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use http::{HeaderMap, Method, StatusCode};
@@ -15,10 +16,12 @@ use tracing::{Instrument, info, info_span, warn};
 
 use crate::core::body::split_events;
 use crate::core::delivery::deliver_all;
-use crate::core::message::{OutboundMessage, format_timestamp};
+use crate::core::delivery::offload::{Offloaded, offload};
+use crate::core::message::{KeyPrefix, OutboundMessage, SQS_MAX_MESSAGE_BYTES, format_timestamp};
 use crate::core::protocol::Protocol;
 use crate::core::signature::{Secrets, SignatureError, event_platform, events_api};
 use crate::observability::metrics::{self, Metrics};
+use crate::ports::payload_store::PayloadStore;
 use crate::ports::queue::QueueSender;
 pub use rejection::Rejection;
 pub use secret_store::SecretStore;
@@ -35,13 +38,26 @@ pub struct Receiver<Q> {
     secrets: SecretStore,
     tolerance_secs: u64,
     queue: Q,
+    max_message_bytes: usize,
+    large_events: Option<LargeEvents>,
     metrics: Metrics,
 }
 
-/// A verified request's events as queue messages, split by whether SQS can take them.
+/// Where events too large for one queue message go: their message body is
+/// stored under `key_prefix` and a pointer is queued instead.
+#[derive(Clone)]
+pub struct LargeEvents {
+    pub store: Arc<dyn PayloadStore>,
+    pub key_prefix: KeyPrefix,
+}
+
+/// A verified request's events as queue messages, split by whether one queue
+/// message can carry them.
 #[derive(Debug, Default)]
 pub struct Prepared {
     pub messages: Vec<OutboundMessage>,
+    /// Over the queue's message size: stored and pointed to when the receiver
+    /// has a payload store, refused (413) when it has none.
     pub oversized: Vec<OutboundMessage>,
     pub events: usize,
 }
@@ -62,12 +78,29 @@ impl<Q: QueueSender> Receiver<Q> {
             secrets,
             tolerance_secs: events_api_tolerance_secs,
             queue,
+            max_message_bytes: SQS_MAX_MESSAGE_BYTES,
+            large_events: None,
             metrics: Metrics::disabled(),
         }
     }
 
     pub fn with_metrics(mut self, metrics: Metrics) -> Receiver<Q> {
         self.metrics = metrics;
+        self
+    }
+
+    /// Events whose queue message would be over `bytes` (as SQS counts it) are
+    /// too large for the queue: for queues created with a smaller maximum than
+    /// SQS's 1 MiB, the default.
+    pub fn with_max_message_bytes(mut self, bytes: usize) -> Receiver<Q> {
+        self.max_message_bytes = bytes.min(SQS_MAX_MESSAGE_BYTES);
+        self
+    }
+
+    /// Stores events too large for the queue and queues a pointer instead;
+    /// without a store they are refused with 413.
+    pub fn with_large_events(mut self, large_events: LargeEvents) -> Receiver<Q> {
+        self.large_events = Some(large_events);
         self
     }
 
@@ -145,17 +178,14 @@ impl<Q: QueueSender> Receiver<Q> {
             oversized,
             events,
         } = prepared;
-        for message in &oversized {
-            warn!(
-                route = protocol.as_str(),
-                event_id = message.event_id.as_deref(),
-                event_type = message.event_type.as_deref(),
-                bytes = message.sqs_size(),
-                "event too large for SQS, not queued"
-            );
-        }
+        let deadline = started + protocol.queue_budget();
+        let (small, large) = futures::join!(
+            deliver_all(&self.queue, &messages, deadline),
+            self.store_and_point(protocol, &oversized, deadline)
+        );
 
-        match deliver_all(&self.queue, &messages, started + protocol.queue_budget()).await {
+        let mut queued = 0;
+        match small {
             Ok(message_ids) => {
                 self.count(protocol, None, &[("EventsQueued", message_ids.len() as u64)]);
                 for (message, message_id) in messages.iter().zip(&message_ids) {
@@ -166,6 +196,7 @@ impl<Q: QueueSender> Receiver<Q> {
                         "event queued"
                     );
                 }
+                queued += message_ids.len();
             }
             Err(error) => {
                 self.count(protocol, None, &[("QueueFailures", error.undelivered as u64)]);
@@ -173,20 +204,87 @@ impl<Q: QueueSender> Receiver<Q> {
                 return rejected(Some(protocol), error.into(), events);
             }
         }
-        if let Some(first) = oversized.into_iter().next() {
-            let bytes = first.sqs_size();
-            let rejection = Rejection::EventTooLarge {
-                event_id: first.event_id,
-                bytes,
-            };
-            return rejected(Some(protocol), rejection, events);
+        match large {
+            Ok(pointed) => queued += pointed,
+            Err(rejection) => return rejected(Some(protocol), rejection, events),
         }
-        answered(
-            protocol,
-            StatusCode::OK,
-            Some(queued_body(messages.len())),
-            events,
+        answered(protocol, StatusCode::OK, Some(queued_body(queued)), events)
+    }
+
+    /// Stores each event too large for the queue and queues its pointer, both
+    /// by `deadline`; answers how many were pointed to. Without a store, the
+    /// first of them is refused as too large (the others of the request are
+    /// queued all the same).
+    async fn store_and_point(
+        &self,
+        protocol: Protocol,
+        oversized: &[OutboundMessage],
+        deadline: Instant,
+    ) -> Result<usize, Rejection> {
+        let Some(first) = oversized.first() else {
+            return Ok(0);
+        };
+        let Some(large_events) = &self.large_events else {
+            for message in oversized {
+                warn!(
+                    route = protocol.as_str(),
+                    event_id = message.event_id.as_deref(),
+                    event_type = message.event_type.as_deref(),
+                    bytes = message.sqs_size(),
+                    "event too large for the queue and no payload store, not queued"
+                );
+            }
+            return Err(Rejection::EventTooLarge {
+                event_id: first.event_id.clone(),
+                bytes: first.sqs_size(),
+                limit: self.max_message_bytes,
+            });
+        };
+        // The pointers still have to reach the queue after the bodies are stored.
+        let store_deadline = deadline
+            .checked_sub(protocol.queue_budget() / 4)
+            .unwrap_or(deadline);
+        let stored = offload(
+            large_events.store.as_ref(),
+            &large_events.key_prefix,
+            oversized,
+            store_deadline,
         )
+        .await
+        .map_err(|error| {
+            self.count(protocol, None, &[("PayloadStoreFailures", error.unstored as u64)]);
+            warn!(route = protocol.as_str(), reason = %error, "large events not stored");
+            Rejection::PayloadStoreUnavailable(error)
+        })?;
+        self.count(protocol, None, &[("LargeEventsStored", stored.len() as u64)]);
+        let pointers: Vec<OutboundMessage> = stored.iter().map(|s| s.pointer.clone()).collect();
+        let message_ids = deliver_all(&self.queue, &pointers, deadline)
+            .await
+            .map_err(|error| {
+                self.count(protocol, None, &[("QueueFailures", error.undelivered as u64)]);
+                warn!(route = protocol.as_str(), reason = %error, "pointers to large events not queued");
+                Rejection::QueueUnavailable(error)
+            })?;
+        self.count(protocol, None, &[("EventsQueued", message_ids.len() as u64)]);
+        for (
+            Offloaded {
+                pointer,
+                location,
+                bytes,
+            },
+            message_id,
+        ) in stored.iter().zip(&message_ids)
+        {
+            info!(
+                event_id = pointer.event_id.as_deref(),
+                event_type = pointer.event_type.as_deref(),
+                message_id = message_id.as_str(),
+                stored_bytes = bytes,
+                payload = %location,
+                "event queued"
+            );
+        }
+        Ok(message_ids.len())
     }
 
     /// The in-process part of a POST: verify, split and build the queue messages.
@@ -226,7 +324,7 @@ impl<Q: QueueSender> Receiver<Q> {
         let (messages, oversized) = events
             .iter()
             .map(|event| OutboundMessage::build(protocol, event.raw, &event.fields, &received_at))
-            .partition(OutboundMessage::fits_in_sqs);
+            .partition(|message| message.sqs_size() <= self.max_message_bytes);
         Ok(Prepared {
             messages,
             oversized,

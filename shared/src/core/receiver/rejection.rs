@@ -4,6 +4,7 @@ use http::StatusCode;
 
 use crate::core::body::BodyError;
 use crate::core::delivery::DeliveryError;
+use crate::core::delivery::offload::OffloadError;
 use crate::core::protocol::Protocol;
 use crate::core::signature::SignatureError;
 
@@ -19,10 +20,16 @@ pub enum Rejection {
     Unauthorized(#[from] SignatureError),
     #[error(transparent)]
     Body(#[from] BodyError),
-    #[error("event {event_id:?} is {bytes} bytes as a queue message, over the SQS limit")]
-    EventTooLarge { event_id: Option<String>, bytes: usize },
+    #[error("event {event_id:?} is {bytes} bytes as a queue message, over the limit of {limit}")]
+    EventTooLarge {
+        event_id: Option<String>,
+        bytes: usize,
+        limit: usize,
+    },
     #[error("queue unavailable: {0}")]
     QueueUnavailable(#[from] DeliveryError),
+    #[error("payload store unavailable: {0}")]
+    PayloadStoreUnavailable(#[from] OffloadError),
 }
 
 impl Rejection {
@@ -33,7 +40,7 @@ impl Rejection {
             Rejection::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Rejection::Body(_) => StatusCode::BAD_REQUEST,
             Rejection::EventTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            Rejection::QueueUnavailable(_) => protocol.busy_status(),
+            Rejection::QueueUnavailable(_) | Rejection::PayloadStoreUnavailable(_) => protocol.busy_status(),
         }
     }
 
@@ -48,6 +55,7 @@ impl Rejection {
             Rejection::Body(BodyError::NotEnvelope(_)) => "invalid_envelope",
             Rejection::EventTooLarge { .. } => "event_too_large",
             Rejection::QueueUnavailable(_) => "queue_unavailable",
+            Rejection::PayloadStoreUnavailable(_) => "payload_store_unavailable",
         }
     }
 
@@ -67,13 +75,20 @@ impl Rejection {
             }
             Rejection::Unauthorized(_) => String::from("missing, invalid or expired signature"),
             Rejection::Body(error) => error.to_string(),
-            Rejection::EventTooLarge { event_id, bytes } => format!(
-                "event {} is {bytes} bytes as a queue message, over the 1 MiB SQS limit; \
-                 the request's other events were queued",
+            Rejection::EventTooLarge {
+                event_id,
+                bytes,
+                limit,
+            } => format!(
+                "event {} is {bytes} bytes as a queue message, over the queue's limit of {limit} bytes, \
+                 and this relay has no store for large events; the request's other events were queued",
                 event_id.as_deref().unwrap_or("without an id")
             ),
             Rejection::QueueUnavailable(_) => {
                 String::from("the queue did not accept every event; retry later")
+            }
+            Rejection::PayloadStoreUnavailable(_) => {
+                String::from("the store for large events did not accept every event; retry later")
             }
         }
     }

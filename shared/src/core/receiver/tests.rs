@@ -6,8 +6,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 
 use super::*;
+use crate::core::message::KeyPrefix;
 use crate::core::signature::{Header, Secrets, event_platform, events_api};
-use crate::testing::{Behaviour, MemoryQueue, fixture, signature_vectors};
+use crate::testing::{Behaviour, MemoryPayloads, MemoryQueue, StoreBehaviour, fixture, signature_vectors};
 
 const EA_SECRET: &str = "3ha6eonoa9icsckw8kccos084w0c0000g08g40oo4kww0gc8w4";
 const EP_SECRET: &str = "averysecretprimarysecret";
@@ -56,6 +57,26 @@ impl App {
     fn queued(&self) -> Vec<String> {
         self.receiver.queue().bodies()
     }
+
+    /// The same receiver, storing large events in `store` under `relay/`.
+    fn storing_in(self, store: &std::sync::Arc<MemoryPayloads>) -> App {
+        let large_events = LargeEvents {
+            store: store.clone(),
+            key_prefix: KeyPrefix::parse("relay/").expect("prefix"),
+        };
+        App {
+            receiver: self.receiver.with_large_events(large_events),
+        }
+    }
+}
+
+/// An Events API request with a small event and one of `padding` bytes of data.
+fn small_and_large(padding: usize) -> String {
+    let large = format!(
+        r#"{{"event_id":"big-one","action":"product.updated","data":"{}"}}"#,
+        "x".repeat(padding)
+    );
+    format!(r#"{{"events":[{{"event_id":"small","action":"product.updated"}},{large}]}}"#)
 }
 
 fn header_map(headers: impl IntoIterator<Item = Header>) -> HeaderMap {
@@ -309,7 +330,7 @@ async fn an_unavailable_queue_is_429_on_the_event_platform_so_akeneo_slows_down_
 
 #[tokio::test]
 async fn an_event_over_the_sqs_limit_is_413_and_the_others_are_still_queued() {
-    // GIVEN a request with one small event and one over 1 MiB
+    // GIVEN a receiver without a payload store, and a request with one small event and one over 1 MiB
     let app = App::new(Behaviour::Accept);
     let big = format!(
         r#"{{"event_id":"big-one","action":"product.updated","data":"{}"}}"#,
@@ -341,6 +362,106 @@ async fn a_single_event_platform_event_over_the_sqs_limit_is_413() {
     let reply = app.post_event_platform(body.as_bytes()).await;
     // THEN it is 413 and nothing is queued
     assert_eq!(reply.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(app.queued().is_empty());
+}
+
+#[tokio::test]
+async fn with_a_payload_store_an_event_over_the_limit_is_stored_and_a_pointer_queued_beside_the_others() {
+    // GIVEN a receiver with a payload store, and a request with a small event and one over 1 MiB
+    let store = std::sync::Arc::new(MemoryPayloads::new(StoreBehaviour::Accept));
+    let app = App::new(Behaviour::Accept).storing_in(&store);
+    let body = small_and_large(1_048_576);
+    // WHEN it is posted
+    let reply = app.post_events_api(body.as_bytes()).await;
+    // THEN it is 200 with both queued: the small one as usual, the large one as a pointer
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.body.as_deref(), Some(r#"{"queued":2}"#));
+    let queued = app.receiver.queue().messages.lock().expect("lock").clone();
+    assert_eq!(queued.len(), 2);
+    let pointer = queued
+        .iter()
+        .find(|m| m.attribute("id") == Some("big-one"))
+        .expect("the pointer keeps the event's attributes");
+    let location: serde_json::Value = serde_json::from_str(&pointer.body).expect("pointer JSON");
+    assert_eq!(location[0], "software.amazon.payloadoffloading.PayloadS3Pointer");
+    assert_eq!(location[1]["s3BucketName"], "memory");
+    let key = location[1]["s3Key"].as_str().expect("key");
+    assert!(key.starts_with("relay/"), "{key}");
+    // AND the store holds the message a small event would have had, byte for byte
+    let stored = String::from_utf8(store.object(key).expect("stored")).expect("utf-8");
+    assert!(stored.starts_with(r#"{"v":1,"protocol":"events-api","id":"big-one""#));
+    let raw = &body[body.find(r#"{"event_id":"big-one""#).expect("big event")..body.len() - 2];
+    assert!(stored.ends_with(&format!(r#","event":{raw}}}"#)));
+    assert_eq!(
+        pointer.attribute("ExtendedPayloadSize"),
+        Some(stored.len().to_string().as_str())
+    );
+}
+
+#[tokio::test]
+async fn a_queue_with_a_smaller_maximum_sends_smaller_events_through_the_store() {
+    // GIVEN a receiver for a queue whose messages may be 2 KiB, with a payload store
+    let store = std::sync::Arc::new(MemoryPayloads::new(StoreBehaviour::Accept));
+    let mut app = App::new(Behaviour::Accept).storing_in(&store);
+    app.receiver = app.receiver.with_max_message_bytes(2_048);
+    // WHEN a request with a 3 KB event is posted
+    let reply = app.post_events_api(small_and_large(3_000).as_bytes()).await;
+    // THEN the 3 KB event went through the store and the small one did not
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(store.len(), 1);
+    assert!(app.queued().iter().all(|body| body.len() < 2_048));
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_unavailable_payload_store_is_503_on_the_events_api_inside_the_budget() {
+    // GIVEN a receiver whose payload store refuses connections
+    let store = std::sync::Arc::new(MemoryPayloads::new(StoreBehaviour::Unavailable));
+    let app = App::new(Behaviour::Accept).storing_in(&store);
+    let started = tokio::time::Instant::now();
+    // WHEN a request with a large event is posted
+    let reply = app.post_events_api(small_and_large(1_048_576).as_bytes()).await;
+    // THEN it is 503 payload_store_unavailable within the 400 ms budget, having tried more than once
+    assert_eq!(
+        refusal(&reply),
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "payload_store_unavailable".to_owned()
+        )
+    );
+    assert!(
+        started.elapsed() <= Duration::from_millis(400),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(store.put_keys().len() >= 2);
+    assert!(!reply.body.unwrap_or_default().contains("connection refused"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_hung_payload_store_is_429_on_the_event_platform_inside_the_budget() {
+    // GIVEN a receiver whose payload store never answers
+    let store = std::sync::Arc::new(MemoryPayloads::new(StoreBehaviour::Hang));
+    let app = App::new(Behaviour::Accept).storing_in(&store);
+    let body = format!(
+        r#"{{"id":"big-one","type":"com.akeneo.pim.v1.product.updated","data":"{}"}}"#,
+        "x".repeat(1_048_576)
+    );
+    let started = tokio::time::Instant::now();
+    // WHEN the large CloudEvent is posted
+    let reply = app.post_event_platform(body.as_bytes()).await;
+    // THEN it is 429 within the 4 s budget, and no pointer was queued
+    assert_eq!(
+        refusal(&reply),
+        (
+            StatusCode::TOO_MANY_REQUESTS,
+            "payload_store_unavailable".to_owned()
+        )
+    );
+    assert!(
+        started.elapsed() <= Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
     assert!(app.queued().is_empty());
 }
 
