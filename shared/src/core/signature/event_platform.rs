@@ -42,14 +42,22 @@ pub fn verify(
         let shown = String::from_utf8_lossy(&algorithm[..algorithm.len().min(32)]).into_owned();
         return Err(SignatureError::UnsupportedAlgorithm(shown));
     }
+    // An empty or malformed header counts as absent: it must not veto a valid
+    // signature in the other one. Its error is kept for when nothing else is left.
     let mut candidates = Vec::with_capacity(2);
+    let mut unreadable = None;
     for (header, name) in [(primary, PRIMARY_HEADER), (secondary, SECONDARY_HEADER)] {
-        if let Some(value) = header {
-            candidates.push(decode_signature(value, name)?);
+        match header
+            .filter(|value| !value.is_empty())
+            .map(|value| decode_signature(value, name))
+        {
+            Some(Ok(candidate)) => candidates.push(candidate),
+            Some(Err(error)) => unreadable = unreadable.or(Some(error)),
+            None => {}
         }
     }
     if candidates.is_empty() {
-        return Err(SignatureError::MissingHeader(PRIMARY_HEADER));
+        return Err(unreadable.unwrap_or(SignatureError::MissingHeader(PRIMARY_HEADER)));
     }
 
     let matches = secrets.keys().iter().any(|key| {
@@ -203,6 +211,48 @@ mod tests {
         let result = verify(&secrets, Some(signed.primary.as_bytes()), None, None, &body);
         // THEN it is a mismatch
         assert_eq!(result, Err(SignatureError::Mismatch));
+    }
+
+    #[test]
+    fn an_empty_or_malformed_secondary_does_not_veto_a_valid_primary() {
+        for vector in vectors() {
+            // GIVEN the relay holds the primary secret
+            let signed = Signed::of(&vector);
+            let secrets = [vector.text("primary_secret")];
+            // WHEN the valid primary comes with an empty, a non-hex or a truncated secondary
+            let results: Vec<_> = ["", "not-hex", &signed.secondary[..10]]
+                .into_iter()
+                .map(|secondary| signed.check(&secrets, Some(&signed.primary), Some(secondary)))
+                .collect();
+            // THEN each verifies: an unreadable header counts as absent
+            assert_eq!(results, [Ok(()), Ok(()), Ok(())]);
+        }
+    }
+
+    #[test]
+    fn an_empty_or_malformed_primary_does_not_veto_a_valid_secondary() {
+        for vector in vectors() {
+            // GIVEN the relay holds only the secondary secret
+            let signed = Signed::of(&vector);
+            let secrets = [vector.text("secondary_secret")];
+            // WHEN the valid secondary comes with an empty or a non-hex primary
+            let results: Vec<_> = ["", "zz"]
+                .into_iter()
+                .map(|primary| signed.check(&secrets, Some(primary), Some(&signed.secondary)))
+                .collect();
+            // THEN each verifies
+            assert_eq!(results, [Ok(()), Ok(())]);
+        }
+    }
+
+    #[test]
+    fn two_unreadable_headers_are_refused_as_malformed() {
+        // GIVEN a request whose two headers are not signatures
+        let signed = Signed::of(&vectors()[0]);
+        // WHEN it is checked
+        let result = signed.check(&["s"], Some("zz"), Some(""));
+        // THEN the malformed header is named
+        assert_eq!(result, Err(SignatureError::MalformedSignature(PRIMARY_HEADER)));
     }
 
     #[test]
