@@ -150,6 +150,21 @@ impl QueueSender for MemoryQueue {
                     (entry.id == id && call_number <= times).then_some(false)
                 }
             };
+            // SQS refuses characters outside its set whatever else happens; moto does not.
+            let message = entry.message;
+            let contents_refused = !crate::core::message::sqs_text::is_sqs_text(&message.body)
+                || message
+                    .attributes
+                    .iter()
+                    .any(|(_, value)| !crate::core::message::sqs_text::is_sqs_text(value));
+            if contents_refused {
+                report.failed.push(FailedEntry {
+                    id: entry.id.to_owned(),
+                    code: "InvalidMessageContents".into(),
+                    sender_fault: true,
+                });
+                continue;
+            }
             match fail {
                 Some(sender_fault) => report.failed.push(FailedEntry {
                     id: entry.id.to_owned(),

@@ -1,8 +1,8 @@
 //! Splits a verified body into its events without re-serialising them: each event
 //! is kept as the exact slice of the body it came from.
 
-use serde::Deserialize;
-use serde::de::{self, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::Deserializer as _;
+use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
 use crate::core::message::EventFields;
@@ -34,24 +34,26 @@ const EVENTS_API_SHAPE: &str = r#"an Events API envelope {"events":[{...}]}"#;
 const EVENT_PLATFORM_SHAPE: &str = "a CloudEvent object or an array of them";
 
 fn split_events_api(body: &[u8]) -> Result<Vec<IncomingEvent<'_>>, BodyError> {
-    #[derive(Deserialize)]
-    struct Envelope<'a> {
-        #[serde(borrow)]
-        events: Vec<&'a RawValue>,
-    }
-    let envelope: Envelope = serde_json::from_slice(body).map_err(|e| classify(e, EVENTS_API_SHAPE))?;
-    envelope
-        .events
+    let mut reader = serde_json::Deserializer::from_slice(body);
+    let events = reader
+        .deserialize_map(EventsApiEnvelope)
+        .and_then(|events| reader.end().map(|()| events))
+        .map_err(|e| classify(e, body, EVENTS_API_SHAPE))?;
+    events
         .into_iter()
         .map(|raw| {
-            let lifted: EventsApiFields = lift(raw, EVENTS_API_SHAPE)?;
+            let [event_id, action, event_datetime, event_date, pim_source] = lift(
+                raw,
+                ["event_id", "action", "event_datetime", "event_date", "pim_source"],
+                EVENTS_API_SHAPE,
+            )?;
             Ok(IncomingEvent {
                 raw: raw.get(),
                 fields: EventFields {
-                    id: lifted.event_id.0,
-                    kind: lifted.action.0,
-                    occurred_at: lifted.event_datetime.0.or(lifted.event_date.0),
-                    source: lifted.pim_source.0,
+                    id: event_id,
+                    kind: action,
+                    occurred_at: event_datetime.or(event_date),
+                    source: pim_source,
                 },
             })
         })
@@ -61,113 +63,164 @@ fn split_events_api(body: &[u8]) -> Result<Vec<IncomingEvent<'_>>, BodyError> {
 fn split_event_platform(body: &[u8]) -> Result<Vec<IncomingEvent<'_>>, BodyError> {
     let first = body.iter().find(|b| !b.is_ascii_whitespace());
     let raws: Vec<&RawValue> = if first == Some(&b'[') {
-        serde_json::from_slice(body).map_err(|e| classify(e, EVENT_PLATFORM_SHAPE))?
+        serde_json::from_slice(body).map_err(|e| classify(e, body, EVENT_PLATFORM_SHAPE))?
     } else {
-        vec![serde_json::from_slice(body).map_err(|e| classify(e, EVENT_PLATFORM_SHAPE))?]
+        vec![serde_json::from_slice(body).map_err(|e| classify(e, body, EVENT_PLATFORM_SHAPE))?]
     };
     raws.into_iter()
         .map(|raw| {
-            let lifted: CloudEventFields = lift(raw, EVENT_PLATFORM_SHAPE)?;
+            let [id, kind, time, subject] =
+                lift(raw, ["id", "type", "time", "subject"], EVENT_PLATFORM_SHAPE)?;
             Ok(IncomingEvent {
                 raw: raw.get(),
                 fields: EventFields {
-                    id: lifted.id.0,
-                    kind: lifted.r#type.0,
-                    occurred_at: lifted.time.0,
-                    source: lifted.subject.0,
+                    id,
+                    kind,
+                    occurred_at: time,
+                    source: subject,
                 },
             })
         })
         .collect()
 }
 
-fn lift<'de, T: Deserialize<'de>>(raw: &'de RawValue, shape: &'static str) -> Result<T, BodyError> {
+/// The named string fields of one event object; see [`Fields`].
+fn lift<const N: usize>(
+    raw: &RawValue,
+    names: [&'static str; N],
+    shape: &'static str,
+) -> Result<[Option<String>; N], BodyError> {
     if !raw.get().starts_with('{') {
         return Err(BodyError::NotEnvelope(shape));
     }
-    serde_json::from_str(raw.get()).map_err(|e| classify(e, shape))
+    let mut reader = serde_json::Deserializer::from_str(raw.get());
+    let fields = reader
+        .deserialize_map(Fields { names })
+        .map_err(|e| classify(e, raw.get().as_bytes(), shape))?;
+    Ok(fields.map(text))
 }
 
-fn classify(error: serde_json::Error, shape: &'static str) -> BodyError {
+/// Valid JSON of another shape is the wrong envelope whatever serde calls it
+/// (a sequence read as a struct, an escape a `String` cannot hold).
+fn classify(error: serde_json::Error, body: &[u8], shape: &'static str) -> BodyError {
     match error.classify() {
         serde_json::error::Category::Data => BodyError::NotEnvelope(shape),
+        _ if serde_json::from_slice::<IgnoredAny>(body).is_ok() => BodyError::NotEnvelope(shape),
         _ => BodyError::NotJson,
     }
 }
 
-#[derive(Deserialize)]
-struct EventsApiFields {
-    #[serde(default)]
-    event_id: Text,
-    #[serde(default)]
-    action: Text,
-    #[serde(default)]
-    event_datetime: Text,
-    #[serde(default)]
-    event_date: Text,
-    #[serde(default)]
-    pim_source: Text,
-}
+/// The Events API envelope: an object whose `events` is an array. A repeated
+/// key keeps its last value, as PHP's and JavaScript's parsers do; serde's
+/// derive would refuse the body (and read an array as the struct).
+struct EventsApiEnvelope;
 
-#[derive(Deserialize)]
-struct CloudEventFields {
-    #[serde(default)]
-    id: Text,
-    #[serde(default)]
-    r#type: Text,
-    #[serde(default)]
-    time: Text,
-    #[serde(default)]
-    subject: Text,
-}
-
-/// A string field, or nothing: a signed event with an odd field is still
-/// forwarded, so a wrong type lifts as null instead of refusing the request.
-#[derive(Default)]
-struct Text(Option<String>);
-
-impl<'de> Deserialize<'de> for Text {
-    fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Text, D::Error> {
-        deserializer.deserialize_any(TextVisitor)
-    }
-}
-
-struct TextVisitor;
-
-impl<'de> Visitor<'de> for TextVisitor {
-    type Value = Text;
+impl<'de> Visitor<'de> for EventsApiEnvelope {
+    type Value = Vec<&'de RawValue>;
 
     fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("any JSON value")
+        f.write_str(EVENTS_API_SHAPE)
     }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Text, E> {
-        Ok(Text(Some(v.to_owned())))
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut events = None;
+        while let Some(is_events) = map.next_key_seed(KeyIndex { names: &["events"] })? {
+            match is_events {
+                Some(_) => events = Some(map.next_value::<Vec<&'de RawValue>>()?),
+                None => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        events.ok_or_else(|| de::Error::missing_field("events"))
     }
-    fn visit_string<E: de::Error>(self, v: String) -> Result<Text, E> {
-        Ok(Text(Some(v)))
+}
+
+/// Some fields of an object as their raw JSON, a repeated key keeping its last
+/// value.
+struct Fields<const N: usize> {
+    names: [&'static str; N],
+}
+
+impl<'de, const N: usize> Visitor<'de> for Fields<N> {
+    type Value = [Option<&'de RawValue>; N];
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("an object")
     }
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Text, E> {
-        Ok(Text(None))
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut values = [None; N];
+        while let Some(index) = map.next_key_seed(KeyIndex { names: &self.names })? {
+            match index {
+                Some(i) => values[i] = Some(map.next_value::<&'de RawValue>()?),
+                None => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(values)
     }
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Text, E> {
-        Ok(Text(None))
+}
+
+/// Which of `names` a key is, without allocating for it.
+struct KeyIndex<'n> {
+    names: &'n [&'static str],
+}
+
+impl<'de> DeserializeSeed<'de> for KeyIndex<'_> {
+    type Value = Option<usize>;
+
+    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<Option<usize>, D::Error> {
+        deserializer.deserialize_str(self)
     }
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Text, E> {
-        Ok(Text(None))
+}
+
+impl<'de> Visitor<'de> for KeyIndex<'_> {
+    type Value = Option<usize>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a key")
     }
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Text, E> {
-        Ok(Text(None))
+
+    fn visit_str<E: de::Error>(self, key: &str) -> Result<Option<usize>, E> {
+        Ok(self.names.iter().position(|name| *name == key))
     }
-    fn visit_unit<E: de::Error>(self) -> Result<Text, E> {
-        Ok(Text(None))
+}
+
+/// A string field's value, or nothing: a signed event with an odd field is
+/// still forwarded, so a wrong type lifts as `None` instead of refusing the
+/// request. A lone surrogate escape (valid JSON, not a Rust string) lifts with
+/// U+FFFD for each of its bytes, so the id stays stable across deliveries.
+fn text(raw: Option<&RawValue>) -> Option<String> {
+    let raw = raw?.get();
+    if !raw.starts_with('"') {
+        return None;
     }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Text, A::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(Text(None))
+    match serde_json::from_str::<String>(raw) {
+        Ok(value) => Some(value),
+        Err(_) => {
+            let mut reader = serde_json::Deserializer::from_str(raw);
+            reader.deserialize_bytes(LossyText).ok()
+        }
     }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Text, A::Error> {
-        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-        Ok(Text(None))
+}
+
+struct LossyText;
+
+impl<'de> Visitor<'de> for LossyText {
+    type Value = String;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a string")
+    }
+
+    fn visit_bytes<E: de::Error>(self, bytes: &[u8]) -> Result<String, E> {
+        Ok(String::from_utf8_lossy(bytes).into_owned())
+    }
+
+    fn visit_str<E: de::Error>(self, text: &str) -> Result<String, E> {
+        Ok(text.to_owned())
     }
 }
 
@@ -345,8 +398,10 @@ mod tests {
     #[test]
     fn json_of_another_shape_is_refused_as_not_the_envelope() {
         // GIVEN JSON that is not the protocol's envelope
-        let cases: [(Protocol, &[u8], &str); 6] = [
+        let cases: [(Protocol, &[u8], &str); 8] = [
             (Protocol::EventsApi, br#"{"event":[]}"#, EVENTS_API_SHAPE),
+            (Protocol::EventsApi, br#"[[{"event_id":"e"}]]"#, EVENTS_API_SHAPE),
+            (Protocol::EventsApi, br#"[[[]],21]"#, EVENTS_API_SHAPE),
             (Protocol::EventsApi, br#"{"events":{}}"#, EVENTS_API_SHAPE),
             (Protocol::EventsApi, br#"{"events":[1]}"#, EVENTS_API_SHAPE),
             (Protocol::EventsApi, br#"[]"#, EVENTS_API_SHAPE),
@@ -363,6 +418,17 @@ mod tests {
                 String::from_utf8_lossy(body)
             );
         }
+    }
+
+    #[test]
+    fn a_lone_surrogate_escape_lifts_with_a_replacement_character_and_the_event_is_kept() {
+        // GIVEN a CloudEvent whose id holds a lone surrogate escape (valid JSON)
+        let body = br#"{"id":"a\ud800b","type":"t"}"#;
+        // WHEN it is split
+        let events = split_events(Protocol::EventPlatform, body).expect("splits");
+        // THEN it is kept byte for byte and its id is lifted with U+FFFD for each byte of the surrogate
+        assert_eq!(events[0].raw.as_bytes(), body);
+        assert_eq!(events[0].fields.id.as_deref(), Some("a\u{FFFD}\u{FFFD}\u{FFFD}b"));
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! pointer (body and reserved size attribute), so a redrive brings it back
 //! readable.
 
+use super::sqs_text::sqs_clean;
 use super::{
     ATTRIBUTE_ID, ATTRIBUTE_PAYLOAD_SIZE, ATTRIBUTE_PROTOCOL, ATTRIBUTE_TYPE, DEAD_LETTER_ERROR_CODE,
     DEAD_LETTER_ERROR_MESSAGE, DEAD_LETTER_ORIGINAL_MESSAGE_ID, DEAD_LETTER_RECEIVE_COUNT,
@@ -32,7 +33,11 @@ pub fn dead_letter_message(message: &ReceivedMessage, code: &str, reason: &str) 
         })
         .collect();
     attributes.push((DEAD_LETTER_ERROR_CODE, code.to_owned()));
-    attributes.push((DEAD_LETTER_ERROR_MESSAGE, truncate(reason, MAX_ERROR_MESSAGE)));
+    // A business logic's reason may quote event data SQS would refuse.
+    attributes.push((
+        DEAD_LETTER_ERROR_MESSAGE,
+        sqs_clean(&truncate(reason, MAX_ERROR_MESSAGE)),
+    ));
     attributes.push((DEAD_LETTER_ORIGINAL_MESSAGE_ID, message.message_id.clone()));
     attributes.push((DEAD_LETTER_RECEIVE_COUNT, message.receive_count.to_string()));
     OutboundMessage {
@@ -146,5 +151,14 @@ mod tests {
         // THEN the reason is cut to 512 bytes and marked
         let kept = dead.attribute("error_message").expect("reason");
         assert_eq!(kept, format!("{}…", "é".repeat(256)));
+    }
+
+    #[test]
+    fn a_reason_quoting_characters_sqs_refuses_is_cleaned() {
+        // GIVEN a business logic reason quoting a NUL and a U+FFFF from the event
+        // WHEN the message is dead-lettered
+        let dead = dead_letter_message(&received(Some("{}")), "rejected", "bad name \0\u{FFFF}");
+        // THEN the reason SQS would carry has U+FFFD in their place
+        assert_eq!(dead.attribute("error_message"), Some("bad name \u{FFFD}\u{FFFD}"));
     }
 }

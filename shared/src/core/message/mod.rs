@@ -8,10 +8,15 @@
 //! {"v":1,"protocol":"events-api","id":"…","type":"product.updated",
 //!  "occurred_at":"…","source":"…","received_at":"…","event":{ …the event, byte for byte… }}
 //! ```
+//!
+//! An event holding a character SQS refuses ([`sqs_text`]: U+FFFE or U+FFFF,
+//! valid in JSON) is carried as `"event_text":"…"` instead, a JSON string of
+//! its exact text, and the lifted fields are escaped likewise.
 
 pub mod claim_check;
 pub mod dead_letter;
 pub mod reader;
+pub mod sqs_text;
 pub mod writer;
 
 pub use claim_check::{

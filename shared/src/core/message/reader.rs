@@ -52,7 +52,9 @@ struct Fields {
     occurred_at: Option<String>,
     source: Option<String>,
     received_at: Option<String>,
-    event: Box<RawValue>,
+    event: Option<Box<RawValue>>,
+    /// The event's exact text when it holds characters SQS refuses.
+    event_text: Option<String>,
 }
 
 /// Reads a queue message body; the version is checked before anything else so
@@ -68,6 +70,16 @@ pub fn read_envelope(body: &str) -> Result<Envelope, EnvelopeError> {
     let fields: Fields = serde_json::from_str(body).map_err(invalid)?;
     let protocol = Protocol::from_name(&fields.protocol)
         .ok_or_else(|| EnvelopeError::Invalid(format!("unknown protocol {:?}", fields.protocol)))?;
+    let event = match (fields.event, fields.event_text) {
+        (Some(event), None) => event,
+        (None, Some(text)) => RawValue::from_string(text)
+            .map_err(|e| EnvelopeError::Invalid(format!("event_text is not one JSON value: {e}")))?,
+        _ => {
+            return Err(EnvelopeError::Invalid(
+                "exactly one of \"event\" and \"event_text\" is needed".into(),
+            ));
+        }
+    };
     Ok(Envelope {
         protocol,
         id: fields.id,
@@ -75,7 +87,7 @@ pub fn read_envelope(body: &str) -> Result<Envelope, EnvelopeError> {
         occurred_at: fields.occurred_at,
         source: fields.source,
         received_at: fields.received_at,
-        event: fields.event,
+        event,
     })
 }
 
@@ -105,6 +117,49 @@ mod tests {
         );
         assert_eq!(envelope.received_at.as_deref(), Some("2026-01-02T03:04:05.678Z"));
         assert_eq!(envelope.event.get(), raw);
+    }
+
+    #[test]
+    fn an_event_with_characters_sqs_refuses_travels_as_text_and_comes_back_byte_for_byte() {
+        // GIVEN an event holding a raw U+FFFF and U+FFFE (valid JSON) and an id with a form feed
+        let raw = "{\"id\":\"a\\fb\",\"data\":\"x\u{FFFF}y\u{FFFE}\",\"q\":\"\\\"\"}";
+        let fields = EventFields {
+            id: Some("a\u{C}b".into()),
+            ..EventFields::default()
+        };
+        // WHEN it is written and read back
+        let message = OutboundMessage::build(Protocol::EventPlatform, raw, &fields, "t");
+        let envelope = read_envelope(&message.body).expect("an envelope");
+        // THEN the message holds only what SQS accepts, and the event and id come back exactly
+        assert!(
+            crate::core::message::sqs_text::is_sqs_text(&message.body),
+            "{}",
+            message.body
+        );
+        assert!(
+            message
+                .attributes
+                .iter()
+                .all(|(_, v)| crate::core::message::sqs_text::is_sqs_text(v))
+        );
+        assert!(message.body.contains(r#""event_text":"#));
+        assert_eq!(envelope.event.get(), raw);
+        assert_eq!(envelope.id.as_deref(), Some("a\u{C}b"));
+    }
+
+    #[test]
+    fn an_envelope_with_both_or_neither_event_forms_is_invalid() {
+        // GIVEN envelopes with both event forms, and with neither
+        for body in [
+            r#"{"v":1,"protocol":"events-api","event":{},"event_text":"{}"}"#,
+            r#"{"v":1,"protocol":"events-api"}"#,
+            r#"{"v":1,"protocol":"events-api","event_text":"{"}"#,
+        ] {
+            // WHEN one is read
+            let error = read_envelope(body).expect_err("refused");
+            // THEN it is an invalid envelope
+            assert_eq!(error.code(), "invalid_envelope", "{body}");
+        }
     }
 
     #[test]

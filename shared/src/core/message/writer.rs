@@ -6,6 +6,7 @@ use time::OffsetDateTime;
 use time::format_description::BorrowedFormatItem;
 use time::macros::format_description;
 
+use super::sqs_text::{is_sqs_text, sqs_accepts, sqs_clean};
 use super::{
     ATTRIBUTE_ID, ATTRIBUTE_PROTOCOL, ATTRIBUTE_TYPE, ENVELOPE_VERSION, EventFields, SQS_MAX_MESSAGE_BYTES,
     attribute_data_type,
@@ -37,14 +38,21 @@ impl OutboundMessage {
         push_field(&mut body, "occurred_at", fields.occurred_at.as_deref());
         push_field(&mut body, "source", fields.source.as_deref());
         push_field(&mut body, "received_at", Some(received_at));
-        body.push_str(r#","event":"#);
-        body.push_str(raw);
+        if is_sqs_text(raw) {
+            body.push_str(r#","event":"#);
+            body.push_str(raw);
+        } else {
+            // Valid JSON, yet SQS would refuse the message: the event travels as
+            // a JSON string of its exact text, which the reader turns back.
+            body.push_str(r#","event_text":"#);
+            push_json_string(&mut body, raw);
+        }
         body.push('}');
 
         let mut attributes = vec![(ATTRIBUTE_PROTOCOL, protocol.as_str().to_owned())];
         for (name, value) in [(ATTRIBUTE_TYPE, &fields.kind), (ATTRIBUTE_ID, &fields.id)] {
             if let Some(value) = value.as_deref().filter(|v| !v.is_empty()) {
-                attributes.push((name, value.to_owned()));
+                attributes.push((name, sqs_clean(value)));
             }
         }
         OutboundMessage {
@@ -94,7 +102,7 @@ fn push_json_string(out: &mut String, value: &str) {
         match c {
             '"' => out.push_str("\\\""),
             '\\' => out.push_str("\\\\"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c if (c as u32) < 0x20 || !sqs_accepts(c) => out.push_str(&format!("\\u{:04x}", c as u32)),
             c => out.push(c),
         }
     }

@@ -524,3 +524,69 @@ async fn entries_the_queue_fails_are_retried_until_every_event_is_queued() {
     assert_eq!(reply.status, StatusCode::OK);
     assert_eq!(app.queued().len(), 10);
 }
+
+#[tokio::test]
+async fn events_with_characters_sqs_refuses_are_queued_and_read_back_byte_for_byte() {
+    // GIVEN a receiver whose queue refuses what SQS refuses, and Events API events with
+    // a form feed and a NUL escaped in their ids and a raw U+FFFF and U+FFFE in their data
+    let app = App::new(Behaviour::Accept);
+    let first = "{\"event_id\":\"a\\fb\",\"action\":\"product.updated\",\"data\":\"x\u{FFFF}\"}";
+    let second = "{\"event_id\":\"\\u0000\",\"action\":\"product.created\",\"data\":\"\u{FFFE}\"}";
+    let body = format!(r#"{{"events":[{first},{second}]}}"#);
+    // WHEN they are posted
+    let reply = app.post_events_api(body.as_bytes()).await;
+    // THEN both are queued and each envelope gives back the event's exact bytes and id
+    assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
+    let events: Vec<(String, Option<String>)> = app
+        .queued()
+        .iter()
+        .map(|body| {
+            let envelope = crate::core::message::read_envelope(body).expect("envelope");
+            (envelope.event.get().to_owned(), envelope.id)
+        })
+        .collect();
+    assert_eq!(
+        events,
+        [
+            (first.to_owned(), Some("a\u{C}b".to_owned())),
+            (second.to_owned(), Some("\0".to_owned()))
+        ]
+    );
+}
+
+#[tokio::test]
+async fn an_events_api_envelope_in_an_array_is_400_invalid_envelope_and_queues_nothing() {
+    // GIVEN a receiver
+    let app = App::new(Behaviour::Accept);
+    // WHEN signed arrays shaped like the envelope's fields are posted
+    let nested = app
+        .post_events_api(br#"[[{"event_id":"e-1","action":"product.updated"}]]"#)
+        .await;
+    let odd = app.post_events_api(br#"[[[]],21]"#).await;
+    // THEN both are refused as not the envelope, and nothing is queued
+    let expected = (StatusCode::BAD_REQUEST, "invalid_envelope".to_owned());
+    assert_eq!((refusal(&nested), refusal(&odd)), (expected.clone(), expected));
+    assert!(app.queued().is_empty());
+}
+
+#[tokio::test]
+async fn a_repeated_key_keeps_its_last_value_and_the_events_are_queued() {
+    // GIVEN a receiver, an Events API body with "events" twice and an event with "event_id"
+    // twice, and a CloudEvent with "id" twice
+    let app = App::new(Behaviour::Accept);
+    let events_api = br#"{"events":[{"event_id":"lost"}],"events":[{"event_id":"first","event_id":"last","action":"product.updated"}]}"#;
+    let event_platform = br#"{"id":"first","type":"com.akeneo.pim.v1.product.updated.delta","id":"last"}"#;
+    // WHEN both are posted
+    let replies = (
+        app.post_events_api(events_api).await.status,
+        app.post_event_platform(event_platform).await.status,
+    );
+    // THEN both are 200, the last "events" is queued, and each lifted id is the last one
+    assert_eq!(replies, (StatusCode::OK, StatusCode::OK));
+    let ids: Vec<Option<String>> = app
+        .queued()
+        .iter()
+        .map(|body| crate::core::message::read_envelope(body).expect("envelope").id)
+        .collect();
+    assert_eq!(ids, [Some("last".to_owned()), Some("last".to_owned())]);
+}
