@@ -23,6 +23,8 @@ pub enum CliError {
     LocalRelayUnreachable { url: String, source: reqwest::Error },
     #[error("unexpected answer from {url}: {body}")]
     UnexpectedAnswer { url: String, body: String },
+    #[error("redrive token {path}: {source} (is `akeneo-relay serve` running on that port, as this user?)")]
+    RedriveToken { path: PathBuf, source: std::io::Error },
     #[error("redrive failed: {0}")]
     Redrive(#[from] RedriveError),
     #[error("PIM connection: {0}")]

@@ -3,6 +3,7 @@
 
 mod commands;
 mod error;
+mod redrive_token;
 mod samples;
 
 use clap::Parser;

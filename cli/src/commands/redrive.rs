@@ -28,7 +28,7 @@ pub async fn run(args: RedriveArgs) -> Result<ExitCode, CliError> {
     match (args.queue_url, args.dead_letter_queue_url) {
         (Some(queue_url), Some(dlq_url)) => {
             let sdk = sdk_config().await;
-            let client = sqs::Client::new(&sdk);
+            let client = sqs::client(&sdk);
             match redrive(&client, &dlq_url, &queue_url).await? {
                 Redrive::MoveTask {
                     task_handle,
@@ -50,8 +50,10 @@ pub async fn run(args: RedriveArgs) -> Result<ExitCode, CliError> {
                 url: url.clone(),
                 source,
             };
+            let token = crate::redrive_token::read(args.port)?;
             let response = reqwest::Client::new()
                 .post(&url)
+                .bearer_auth(token)
                 .send()
                 .await
                 .map_err(&unreachable)?;

@@ -19,7 +19,7 @@ use shared::config::{
 use shared::core::processor::idempotency::DEFAULT_WINDOW;
 use shared::core::processor::{Processor, Settings};
 use shared::core::receiver::{LargeEvents, Receiver, RouteSecrets, SecretStore};
-use shared::edges::local_http::{self, REDRIVE_PATH, Redrive};
+use shared::edges::local_http::{self, REDRIVE_PATH, RedriveAdmin};
 use shared::edges::queue_poller::{PollStats, poll_once};
 use shared::ports::pim::PimReader;
 use shared::ports::queue::{
@@ -206,10 +206,20 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, CliError> {
                 receiver_config.large_events.max_message_bytes
             );
             let payloads = Arc::new(EmbeddedPayloadStore::new("embedded"));
-            let redrive: Redrive = {
-                let (queue, dlq) = (Arc::clone(&queue), Arc::clone(&dlq));
-                Arc::new(move || dlq.move_all_to(&queue))
+            let port = listener.local_addr().map_or(args.port, |address| address.port());
+            // Kept to the end of the run: dropping it removes the file.
+            let token_file = crate::redrive_token::create(port)?;
+            let redrive = RedriveAdmin {
+                token: token_file.token.clone(),
+                action: {
+                    let (queue, dlq) = (Arc::clone(&queue), Arc::clone(&dlq));
+                    Arc::new(move || dlq.move_all_to(&queue))
+                },
             };
+            println!(
+                "  redrive token (read by akeneo-relay redrive): {}",
+                token_file.path.display()
+            );
             let processor = pim.attach(idempotent(
                 Processor::new(logic, Arc::clone(&dlq), Arc::clone(&queue), settings)
                     .with_payload_store(payloads.clone(), true),
@@ -373,7 +383,7 @@ struct QueueMode {
     /// Where events too large for one message go; `None`: refused with 413.
     large_events: Option<LargeEvents>,
     /// The embedded queue's redrive and dead-letter count; `None` with SQS.
-    embedded: Option<(Redrive, MovedByPolicy)>,
+    embedded: Option<(RedriveAdmin, MovedByPolicy)>,
     /// How long one polled batch may run (its visibility timeout).
     run_for: Duration,
 }
@@ -417,7 +427,7 @@ where
     let stats = Arc::new(PollStats::default());
     let (redrive, moved_by_policy) = embedded.unzip();
     if redrive.is_some() {
-        println!("  (local admin: POST {REDRIVE_PATH} moves dead letters back)");
+        println!("  (local admin: POST {REDRIVE_PATH} with the token moves dead letters back)");
     }
     println!("  try: akeneo-relay send events-api product.updated    (Ctrl-C stops)");
 
@@ -425,7 +435,7 @@ where
         let stats = Arc::clone(&stats);
         let stopped = stopped.clone();
         tokio::spawn(async move {
-            // Finishes the batch in hand before stopping.
+            // Finishes the batch in hand before stopping (see SHUTDOWN_GRACE).
             while !*stopped.borrow() {
                 if let Err(error) =
                     poll_once(&source, &processor, 10, Duration::from_secs(1), run_for, &stats).await
@@ -442,7 +452,16 @@ where
     eprintln!("stopping: finishing requests and the batch in flight");
     let _ = stop.send(true);
     let _ = server.await;
-    let _ = poller.await;
+    // A batch in hand gets time to finish; a hung call does not hold the
+    // process: what it did not delete comes back after its visibility timeout.
+    let poller_abort = poller.abort_handle();
+    if tokio::time::timeout(SHUTDOWN_GRACE, poller).await.is_err() {
+        poller_abort.abort();
+        tracing::warn!(
+            grace_secs = SHUTDOWN_GRACE.as_secs(),
+            "the batch in flight did not finish in time; stopping anyway (its messages come back after their visibility timeout)"
+        );
+    }
     println!(
         "received={} processed={} retried={} dead_lettered={}",
         received.load(Ordering::Relaxed),
@@ -452,6 +471,9 @@ where
     );
     Ok(ExitCode::SUCCESS)
 }
+
+/// How long stopping waits for the batch in flight.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 async fn shutdown_signal() {
     let interrupt = tokio::signal::ctrl_c();

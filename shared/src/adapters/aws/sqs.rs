@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use aws_config::SdkConfig;
+use aws_config::timeout::TimeoutConfig;
 pub use aws_sdk_sqs::Client;
 use aws_sdk_sqs::error::DisplayErrorContext;
 use aws_sdk_sqs::types::{
@@ -19,6 +20,35 @@ use crate::ports::queue::{
 /// How long init may spend opening the first connection before giving up on it.
 const WARM_UP_TIMEOUT: Duration = Duration::from_secs(3);
 
+/// SQS answers a send, delete or visibility change in milliseconds; one still
+/// open after seconds has hung, and whoever waits on it (a batch, a poller, a
+/// redrive, shutdown) needs it back. The receiver's own deadlines are shorter
+/// still and cut its calls first.
+const CALL_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
+const CALL_TIMEOUT: Duration = Duration::from_secs(10);
+/// A long poll holds its call open for up to its wait time: past that by this
+/// margin, it has hung.
+const POLL_MARGIN: Duration = Duration::from_secs(5);
+
+/// An SQS client whose every call has an attempt and an operation timeout (the
+/// shared SDK configuration has only a connect timeout).
+pub fn client(sdk_config: &SdkConfig) -> Client {
+    let timeouts = TimeoutConfig::builder()
+        .operation_attempt_timeout(CALL_ATTEMPT_TIMEOUT)
+        .operation_timeout(CALL_TIMEOUT)
+        .build();
+    Client::from_conf(
+        aws_sdk_sqs::config::Builder::from(sdk_config)
+            .timeout_config(timeouts)
+            .build(),
+    )
+}
+
+/// How long a poll that waits `wait` may take before it counts as stalled.
+pub fn poll_timeout(wait: Duration) -> Duration {
+    wait + POLL_MARGIN
+}
+
 #[derive(Debug, Clone)]
 pub struct SqsQueue {
     client: Client,
@@ -28,7 +58,7 @@ pub struct SqsQueue {
 impl SqsQueue {
     pub fn new(sdk_config: &SdkConfig, queue_url: impl Into<String>) -> SqsQueue {
         SqsQueue {
-            client: Client::new(sdk_config),
+            client: client(sdk_config),
             queue_url: queue_url.into(),
         }
     }
@@ -153,6 +183,11 @@ impl VisibilityChanger for SqsQueue {
 
 impl QueueReceiver for SqsQueue {
     async fn receive(&self, max: usize, wait: Duration) -> Result<Vec<ReceivedMessage>, QueueError> {
+        let wait = wait.min(Duration::from_secs(20));
+        let timeouts = TimeoutConfig::builder()
+            .operation_attempt_timeout(poll_timeout(wait))
+            .operation_timeout(poll_timeout(wait))
+            .build();
         let output = self
             .client
             .receive_message()
@@ -161,6 +196,8 @@ impl QueueReceiver for SqsQueue {
             .wait_time_seconds(i32::try_from(wait.as_secs().min(20)).unwrap_or(20))
             .message_attribute_names("All")
             .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
+            .customize()
+            .config_override(aws_sdk_sqs::config::Builder::default().timeout_config(timeouts))
             .send()
             .await
             .map_err(sdk_error)?;
