@@ -100,13 +100,17 @@ fn lift<const N: usize>(
     Ok(fields.map(text))
 }
 
-/// Valid JSON of another shape is the wrong envelope whatever serde calls it
-/// (a sequence read as a struct, an escape a `String` cannot hold).
-fn classify(error: serde_json::Error, body: &[u8], shape: &'static str) -> BodyError {
-    match error.classify() {
-        serde_json::error::Category::Data => BodyError::NotEnvelope(shape),
-        _ if serde_json::from_slice::<IgnoredAny>(body).is_ok() => BodyError::NotEnvelope(shape),
-        _ => BodyError::NotJson,
+/// Whether a refused body is JSON at all decides the answer, not the error
+/// serde met first: `[` alone is refused as "not an object" before its end is
+/// read, and valid JSON can fail as a syntax error (a lone surrogate escape in
+/// a lifted field). JSON is UTF-8, which skipping a value does not check.
+fn classify(_error: serde_json::Error, body: &[u8], shape: &'static str) -> BodyError {
+    let is_json =
+        std::str::from_utf8(body).is_ok_and(|text| serde_json::from_str::<IgnoredAny>(text).is_ok());
+    if is_json {
+        BodyError::NotEnvelope(shape)
+    } else {
+        BodyError::NotJson
     }
 }
 

@@ -3,6 +3,10 @@
 //! that fail on demand. Compiled for the crate's own tests and, with the
 //! `testing` feature, for the integration tests.
 
+pub mod model;
+#[cfg(test)]
+mod properties;
+
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Mutex;
