@@ -402,8 +402,9 @@ mod tests {
     #[test]
     fn json_of_another_shape_is_refused_as_not_the_envelope() {
         // GIVEN JSON that is not the protocol's envelope
-        let cases: [(Protocol, &[u8], &str); 8] = [
+        let cases: [(Protocol, &[u8], &str); 9] = [
             (Protocol::EventsApi, br#"{"event":[]}"#, EVENTS_API_SHAPE),
+            (Protocol::EventsApi, b"18e322", EVENTS_API_SHAPE),
             (Protocol::EventsApi, br#"[[{"event_id":"e"}]]"#, EVENTS_API_SHAPE),
             (Protocol::EventsApi, br#"[[[]],21]"#, EVENTS_API_SHAPE),
             (Protocol::EventsApi, br#"{"events":{}}"#, EVENTS_API_SHAPE),
