@@ -436,12 +436,22 @@ where
         let stopped = stopped.clone();
         tokio::spawn(async move {
             // Finishes the batch in hand before stopping (see SHUTDOWN_GRACE).
+            // After a full batch more are likely waiting: the next poll does
+            // not wait, as Lambda's pollers keep up with a backlog.
+            let mut wait = POLL_WAIT;
             while !*stopped.borrow() {
-                if let Err(error) =
-                    poll_once(&source, &processor, 10, Duration::from_secs(1), run_for, &stats).await
-                {
-                    tracing::warn!(reason = %error, "polling the queue failed; trying again");
-                    tokio::time::sleep(Duration::from_secs(1)).await;
+                match poll_once(&source, &processor, POLL_BATCH, wait, run_for, &stats).await {
+                    Ok(handled) => {
+                        wait = if handled == POLL_BATCH {
+                            Duration::ZERO
+                        } else {
+                            POLL_WAIT
+                        }
+                    }
+                    Err(error) => {
+                        tracing::warn!(reason = %error, "polling the queue failed; trying again");
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                    }
                 }
             }
         })
@@ -471,6 +481,10 @@ where
     );
     Ok(ExitCode::SUCCESS)
 }
+
+/// Messages per poll (SQS's maximum) and how long an empty queue is waited on.
+const POLL_BATCH: usize = 10;
+const POLL_WAIT: Duration = Duration::from_secs(1);
 
 /// How long stopping waits for the batch in flight.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);

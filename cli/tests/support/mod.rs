@@ -3,6 +3,9 @@
 
 #![allow(dead_code)]
 
+pub mod akeneo_sender;
+pub mod fault_proxy;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};

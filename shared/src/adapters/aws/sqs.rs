@@ -6,6 +6,7 @@ use aws_config::SdkConfig;
 use aws_config::timeout::TimeoutConfig;
 pub use aws_sdk_sqs::Client;
 use aws_sdk_sqs::error::DisplayErrorContext;
+pub use aws_sdk_sqs::types::QueueAttributeName;
 use aws_sdk_sqs::types::{
     ChangeMessageVisibilityBatchRequestEntry, DeleteMessageBatchRequestEntry, Message, MessageAttributeValue,
     MessageSystemAttributeName, SendMessageBatchRequestEntry,
