@@ -545,12 +545,52 @@ fn alarms_watch_the_failures_that_lose_or_delay_events_and_notify_the_topic() {
         ("Errors", "ProcessorFunction"),
         ("Throttles", "ProcessorFunction"),
         ("PimReadFailures", ""),
+        ("SubscriptionSuspended", ""),
     ] {
         assert!(
             watched.contains(&(expected.0.to_owned(), expected.1.to_owned())),
             "no alarm on {expected:?}"
         );
     }
+}
+
+#[test]
+fn a_suspended_subscription_alarms_until_a_resume_clears_it() {
+    // GIVEN the template
+    let template = template();
+    // WHEN the suspension alarm is read
+    let alarm = properties(&template, "SubscriptionSuspendedAlarm");
+    // THEN a 1 raises it within a minute, silence keeps its state, and the resume's 0 clears it (with a message)
+    assert_eq!(alarm["MetricName"], "SubscriptionSuspended");
+    assert_eq!(
+        (alarm["Statistic"].as_str(), number(&alarm["Period"])),
+        (Some("Maximum"), 60)
+    );
+    assert_eq!(number(&alarm["Threshold"]), 1);
+    assert_eq!(alarm["ComparisonOperator"], "GreaterThanOrEqualToThreshold");
+    assert_eq!(alarm["TreatMissingData"], "ignore");
+    assert_eq!(
+        intrinsic(&alarm["OKActions"][0]),
+        Some(("Ref".into(), "AlarmTopic".into()))
+    );
+}
+
+#[test]
+fn the_notification_secret_is_a_hidden_parameter_in_the_document_the_receiver_reads() {
+    // GIVEN the template
+    let template = template();
+    // WHEN the parameter and the signing secrets' document are read
+    let parameter = &template["Parameters"]["EventPlatformNotificationSecret"];
+    let document = match &properties(&template, "AkeneoSigningSecrets")["SecretString"] {
+        Value::Tagged(tagged) => tagged.value.as_str().map(str::to_owned).unwrap_or_default(),
+        other => panic!("SecretString is not a !Sub: {other:?}"),
+    };
+    // THEN the secret is never shown and lands under the key the receiver parses
+    assert_eq!(parameter["NoEcho"], true);
+    assert!(
+        document.contains(r#""notification_secret":"${EventPlatformNotificationSecret}""#),
+        "{document}"
+    );
 }
 
 #[test]

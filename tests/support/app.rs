@@ -26,6 +26,7 @@ pub fn secrets() -> SecretStore {
     SecretStore::fixed(RouteSecrets {
         events_api: Secrets::new([EA_SECRET]),
         event_platform: Secrets::new([EP_PRIMARY, EP_SECONDARY]),
+        ..RouteSecrets::default()
     })
 }
 

@@ -15,6 +15,7 @@ use crate::error::CliError;
 /// Secrets `serve` uses and `send` signs with when none are given: local only.
 pub const DEV_EVENTS_API_SECRET: &str = "dev-events-api-secret";
 pub const DEV_EVENT_PLATFORM_SECRET: &str = "dev-event-platform-secret";
+pub const DEV_NOTIFICATION_SECRET: &str = "dev-event-platform-notification-secret";
 pub const DEFAULT_PORT: u16 = 3000;
 
 #[derive(Parser)]
@@ -31,7 +32,7 @@ pub struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run receiver, queue and processor in one process.
-    Serve(serve::ServeArgs),
+    Serve(Box<serve::ServeArgs>),
     /// Play Akeneo: send signed requests to the relay.
     Send(send::SendArgs),
     /// Move dead-lettered messages back to the queue.
@@ -41,7 +42,7 @@ enum Command {
 impl Cli {
     pub async fn run(self) -> Result<ExitCode, CliError> {
         match self.command {
-            Command::Serve(args) => serve::run(args).await,
+            Command::Serve(args) => serve::run(*args).await,
             Command::Send(args) => send::run(args).await,
             Command::Redrive(args) => redrive::run(args).await,
         }

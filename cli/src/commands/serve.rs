@@ -29,7 +29,7 @@ use shared::{EventHandler, Outcome, PimEvent};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use super::{DEFAULT_PORT, DEV_EVENT_PLATFORM_SECRET, DEV_EVENTS_API_SECRET};
+use super::{DEFAULT_PORT, DEV_EVENT_PLATFORM_SECRET, DEV_EVENTS_API_SECRET, DEV_NOTIFICATION_SECRET};
 use crate::error::CliError;
 
 #[derive(Args)]
@@ -43,6 +43,9 @@ pub struct ServeArgs {
     /// Event Platform secret (repeatable); EVENT_PLATFORM_SECRETS overrides.
     #[arg(long)]
     event_platform_secret: Vec<String>,
+    /// Event Platform notification webhook secret; EVENT_PLATFORM_NOTIFICATION_SECRET overrides.
+    #[arg(long)]
+    notification_secret: Vec<String>,
     /// Demo: fail events of this type transiently, to watch backoff and dead-lettering.
     #[arg(long = "fail", value_name = "TYPE")]
     fail: Vec<String>,
@@ -157,11 +160,17 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, CliError> {
         &args.event_platform_secret,
         DEV_EVENT_PLATFORM_SECRET,
     );
+    let notifications = secrets(
+        "EVENT_PLATFORM_NOTIFICATION_SECRET",
+        &args.notification_secret,
+        DEV_NOTIFICATION_SECRET,
+    );
     let queue_label = args.queue_url.clone().unwrap_or_else(|| "embedded".to_owned());
     let receiver_config = ReceiverConfig::from_lookup(|name| match name {
         "QUEUE_URL" => Some(queue_label.clone()),
         "EVENTS_API_SECRETS" => Some(events_api.clone()),
         "EVENT_PLATFORM_SECRETS" => Some(event_platform.clone()),
+        "EVENT_PLATFORM_NOTIFICATION_SECRET" => Some(notifications.clone()),
         // Local runs use the listed secrets, not a Secrets Manager secret.
         "SECRETS_ARN" => None,
         // Large events go where the queue mode says (below).
@@ -182,6 +191,7 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, CliError> {
     println!("Akeneo Event Relay on {base}");
     println!("  Events API Request URL      {base}/events-api      secret(s): {events_api}");
     println!("  Event Platform Request URL  {base}/event-platform  secret(s): {event_platform}");
+    println!("  Event Platform notifications {base}/event-platform/notifications  secret: {notifications}");
     let logic = DemoLogic {
         failing: args.fail.clone(),
     };
@@ -411,6 +421,7 @@ where
     let secrets = SecretStore::fixed(RouteSecrets {
         events_api: config.events_api_secrets.clone(),
         event_platform: config.event_platform_secrets.clone(),
+        notifications: config.notification_secrets.clone(),
     });
     let mut receiver = Receiver::new(counting, secrets, config.events_api_tolerance_secs)
         .with_max_message_bytes(config.large_events.max_message_bytes);

@@ -4,6 +4,7 @@ use crate::core::signature::Secrets;
 pub const QUEUE_URL: &str = "QUEUE_URL";
 pub const EVENTS_API_SECRETS: &str = "EVENTS_API_SECRETS";
 pub const EVENT_PLATFORM_SECRETS: &str = "EVENT_PLATFORM_SECRETS";
+pub const NOTIFICATION_SECRET: &str = "EVENT_PLATFORM_NOTIFICATION_SECRET";
 pub const EVENTS_API_TOLERANCE_SECS: &str = "EVENTS_API_TOLERANCE_SECS";
 pub const SECRETS_ARN: &str = "SECRETS_ARN";
 pub const SECRETS_REFRESH_SECS: &str = "SECRETS_REFRESH_SECS";
@@ -18,6 +19,8 @@ pub struct ReceiverConfig {
     /// An empty list disables the route.
     pub events_api_secrets: Secrets,
     pub event_platform_secrets: Secrets,
+    /// The Event Platform notification webhook's secret; empty: no route.
+    pub notification_secrets: Secrets,
     pub events_api_tolerance_secs: u64,
     /// A Secrets Manager secret holding both lists; when set, it replaces the
     /// two variables and is reloaded every `secrets_refresh`.
@@ -46,6 +49,7 @@ impl ReceiverConfig {
         };
         let events_api_secrets = secrets(EVENTS_API_SECRETS);
         let event_platform_secrets = secrets(EVENT_PLATFORM_SECRETS);
+        let notification_secrets = secrets(NOTIFICATION_SECRET);
         let secrets_arn = read(&lookup, SECRETS_ARN);
         if secrets_arn.is_none() && events_api_secrets.is_empty() && event_platform_secrets.is_empty() {
             return Err(ConfigError::NoSecrets);
@@ -67,6 +71,7 @@ impl ReceiverConfig {
             queue_url,
             events_api_secrets,
             event_platform_secrets,
+            notification_secrets,
             events_api_tolerance_secs,
             secrets_arn,
             secrets_refresh: std::time::Duration::from_secs(refresh_secs.max(1)),

@@ -5,6 +5,7 @@ pub mod body;
 pub mod delivery;
 pub mod event;
 pub mod message;
+pub mod notification;
 pub mod processor;
 pub mod protocol;
 pub mod receiver;

@@ -74,10 +74,20 @@ impl Metrics {
     }
 
     pub fn emit(&self, record: &Record<'_>, rollup: bool) {
-        let Some(namespace) = &self.namespace else { return };
         if record.counts.iter().all(|(_, count)| *count == 0) {
             return;
         }
+        self.write(record, rollup);
+    }
+
+    /// Emits even a zero: for a state (a subscription resumed), where 0 is
+    /// news that clears an alarm.
+    pub fn emit_state(&self, record: &Record<'_>) {
+        self.write(record, false);
+    }
+
+    fn write(&self, record: &Record<'_>, rollup: bool) {
+        let Some(namespace) = &self.namespace else { return };
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_millis())

@@ -385,6 +385,7 @@ pub fn check_request(case: &RequestCase) {
     let secrets = RouteSecrets {
         events_api: Secrets::new(EVENTS_API_SECRETS),
         event_platform: Secrets::new(EVENT_PLATFORM_SECRETS),
+        ..RouteSecrets::default()
     };
     let receiver = Receiver::new(
         MemoryQueue::new(Behaviour::Accept),

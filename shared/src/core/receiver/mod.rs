@@ -2,6 +2,7 @@
 //! Function URL edge and the local HTTP edge hand it a method, path, headers and
 //! the raw body bytes.
 
+pub mod notifications;
 pub mod rejection;
 pub mod route;
 pub mod secret_store;
@@ -145,6 +146,9 @@ impl<Q: QueueSender> Receiver<Q> {
         now: SystemTime,
         started: Instant,
     ) -> Handled {
+        if crate::core::notification::is_notifications_path(path) {
+            return self.notification(method, headers, body);
+        }
         let Some(protocol) = route::resolve(path) else {
             return rejected(None, Rejection::NotFound, 0);
         };

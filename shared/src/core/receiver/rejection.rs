@@ -14,12 +14,16 @@ pub enum Rejection {
     NotFound,
     #[error("the {0} route has no secrets configured")]
     RouteNotConfigured(Protocol),
+    #[error("the notification route has no secret configured")]
+    NotificationsNotConfigured,
     #[error("method not allowed")]
     MethodNotAllowed,
     #[error("signature rejected: {0}")]
     Unauthorized(#[from] SignatureError),
     #[error(transparent)]
     Body(#[from] BodyError),
+    #[error("the notification is not a JSON object with a notification_type")]
+    InvalidNotification,
     #[error("event {event_id:?} is {bytes} bytes as a queue message, over the limit of {limit}")]
     EventTooLarge {
         event_id: Option<String>,
@@ -35,10 +39,12 @@ pub enum Rejection {
 impl Rejection {
     pub fn status(&self, protocol: Protocol) -> StatusCode {
         match self {
-            Rejection::NotFound | Rejection::RouteNotConfigured(_) => StatusCode::NOT_FOUND,
+            Rejection::NotFound
+            | Rejection::RouteNotConfigured(_)
+            | Rejection::NotificationsNotConfigured => StatusCode::NOT_FOUND,
             Rejection::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Rejection::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            Rejection::Body(_) => StatusCode::BAD_REQUEST,
+            Rejection::Body(_) | Rejection::InvalidNotification => StatusCode::BAD_REQUEST,
             Rejection::EventTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Rejection::QueueUnavailable(_) | Rejection::PayloadStoreUnavailable(_) => protocol.busy_status(),
         }
@@ -48,11 +54,14 @@ impl Rejection {
     pub fn code(&self) -> &'static str {
         match self {
             Rejection::NotFound => "not_found",
-            Rejection::RouteNotConfigured(_) => "route_not_configured",
+            Rejection::RouteNotConfigured(_) | Rejection::NotificationsNotConfigured => {
+                "route_not_configured"
+            }
             Rejection::MethodNotAllowed => "method_not_allowed",
             Rejection::Unauthorized(_) => "unauthorized",
             Rejection::Body(BodyError::NotJson) => "invalid_json",
             Rejection::Body(BodyError::NotEnvelope(_)) => "invalid_envelope",
+            Rejection::InvalidNotification => "invalid_notification",
             Rejection::EventTooLarge { .. } => "event_too_large",
             Rejection::QueueUnavailable(_) => "queue_unavailable",
             Rejection::PayloadStoreUnavailable(_) => "payload_store_unavailable",
@@ -69,6 +78,12 @@ impl Rejection {
                     "the {} route is not configured on this relay",
                     protocol.display_name()
                 )
+            }
+            Rejection::NotificationsNotConfigured => {
+                String::from("the notification route is not configured on this relay")
+            }
+            Rejection::InvalidNotification => {
+                String::from("the body is not a notification (a JSON object with notification_type)")
             }
             Rejection::MethodNotAllowed => {
                 String::from("use POST to deliver events, GET or HEAD to check health")

@@ -1,5 +1,5 @@
-//! Both routes' signing secrets, and the JSON document that holds them in a
-//! Secrets Manager secret.
+//! Both routes' signing secrets and the Event Platform's notification secret,
+//! and the JSON document that holds them in a Secrets Manager secret.
 
 use serde::Deserialize;
 
@@ -10,6 +10,9 @@ use crate::core::signature::Secrets;
 pub struct RouteSecrets {
     pub events_api: Secrets,
     pub event_platform: Secrets,
+    /// The subscriber's notification webhook secret (one, a second during a
+    /// change); empty: the notification route answers 404.
+    pub notifications: Secrets,
 }
 
 impl RouteSecrets {
@@ -34,8 +37,9 @@ pub struct SecretDocumentError {
     pub column: usize,
 }
 
-/// `{"events_api_secrets": "a,b", "event_platform_secrets": "c"}`; each value a
-/// comma-separated string or an array of strings.
+/// `{"events_api_secrets": "a,b", "event_platform_secrets": "c",
+/// "notification_secret": "d"}`; each value a comma-separated string or an
+/// array of strings.
 pub fn parse_secret_document(text: &str) -> Result<RouteSecrets, SecretDocumentError> {
     #[derive(Deserialize)]
     #[serde(untagged)]
@@ -47,6 +51,7 @@ pub fn parse_secret_document(text: &str) -> Result<RouteSecrets, SecretDocumentE
     struct Document {
         events_api_secrets: Option<List>,
         event_platform_secrets: Option<List>,
+        notification_secret: Option<List>,
     }
     let document: Document = serde_json::from_str(text).map_err(|e| SecretDocumentError {
         line: e.line(),
@@ -60,6 +65,7 @@ pub fn parse_secret_document(text: &str) -> Result<RouteSecrets, SecretDocumentE
     Ok(RouteSecrets {
         events_api: secrets(document.events_api_secrets),
         event_platform: secrets(document.event_platform_secrets),
+        notifications: secrets(document.notification_secret),
     })
 }
 

@@ -12,6 +12,7 @@ use crate::testing::{Behaviour, MemoryPayloads, MemoryQueue, StoreBehaviour, fix
 
 const EA_SECRET: &str = "3ha6eonoa9icsckw8kccos084w0c0000g08g40oo4kww0gc8w4";
 const EP_SECRET: &str = "averysecretprimarysecret";
+const NOTIFICATION_SECRET: &str = "the-notification-webhook-secret";
 const SENT_AT: u64 = 1_602_565_368;
 
 /// A receiver on an in-memory queue, its clock at `SENT_AT`.
@@ -28,6 +29,7 @@ impl App {
         let secrets = RouteSecrets {
             events_api: Secrets::parse_list(events_api),
             event_platform: Secrets::parse_list(event_platform),
+            notifications: Secrets::parse_list(NOTIFICATION_SECRET),
         };
         let receiver = Receiver::new(MemoryQueue::new(behaviour), SecretStore::fixed(secrets), 300);
         App { receiver }
@@ -589,4 +591,19 @@ async fn a_repeated_key_keeps_its_last_value_and_the_events_are_queued() {
         .map(|body| crate::core::message::read_envelope(body).expect("envelope").id)
         .collect();
     assert_eq!(ids, [Some("last".to_owned()), Some("last".to_owned())]);
+}
+
+#[tokio::test]
+async fn a_notification_on_its_route_is_200_and_queues_nothing() {
+    // GIVEN a receiver with a notification secret, and a signed resumption
+    let app = App::new(Behaviour::Accept);
+    let body = br#"{"notification_type":"subscription.resumed","subscription_id":"sub-1"}"#;
+    let headers = header_map(event_platform::headers(NOTIFICATION_SECRET, None, body));
+    // WHEN it is posted to the notification route
+    let reply = app
+        .request(Method::POST, "/event-platform/notifications", &headers, body)
+        .await;
+    // THEN it is acknowledged and nothing is queued
+    assert_eq!(reply.status, StatusCode::OK);
+    assert!(app.queued().is_empty());
 }
