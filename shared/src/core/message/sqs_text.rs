@@ -26,6 +26,16 @@ pub fn is_sqs_text(text: &str) -> bool {
     text.chars().all(sqs_accepts)
 }
 
+/// Whether SQS accepts every character of `json`, JSON text as a parser
+/// accepted it: such text holds no raw control character (JSON forbids them
+/// in strings, and whitespace is tab, line feed, carriage return and space),
+/// so only U+FFFE and U+FFFF are left, both starting with the byte 0xEF, which
+/// a word-at-a-time search rules out for most events without decoding one
+/// character.
+pub fn is_sqs_json(json: &str) -> bool {
+    !json.as_bytes().contains(&0xEF) || json.chars().all(sqs_accepts)
+}
+
 /// `text` with each character SQS refuses replaced by U+FFFD, for values that
 /// only label a message (its attributes): the exact value stays in the body.
 pub fn sqs_clean(text: &str) -> String {
@@ -79,6 +89,15 @@ mod tests {
         // WHEN it is checked
         // THEN it is refused
         assert!(!is_sqs_text(&text));
+    }
+
+    #[test]
+    fn json_text_is_refused_only_for_its_noncharacters() {
+        // GIVEN JSON text with other characters starting 0xEF, and with a raw U+FFFE
+        // WHEN each is checked
+        // THEN only the second is refused
+        assert!(is_sqs_json("{\"a\":\"\u{F000}\u{FFFD}\\u0000\"}"));
+        assert!(!is_sqs_json("{\"a\":\"\u{FFFE}\"}"));
     }
 
     #[test]

@@ -6,7 +6,7 @@ use time::OffsetDateTime;
 use time::format_description::BorrowedFormatItem;
 use time::macros::format_description;
 
-use super::sqs_text::{is_sqs_text, sqs_accepts, sqs_clean};
+use super::sqs_text::{is_sqs_json, sqs_accepts, sqs_clean};
 use super::{
     ATTRIBUTE_ID, ATTRIBUTE_PROTOCOL, ATTRIBUTE_TYPE, ENVELOPE_VERSION, EventFields, SQS_MAX_MESSAGE_BYTES,
     attribute_data_type,
@@ -38,7 +38,7 @@ impl OutboundMessage {
         push_field(&mut body, "occurred_at", fields.occurred_at.as_deref());
         push_field(&mut body, "source", fields.source.as_deref());
         push_field(&mut body, "received_at", Some(received_at));
-        if is_sqs_text(raw) {
+        if is_sqs_json(raw) {
             body.push_str(r#","event":"#);
             body.push_str(raw);
         } else {
