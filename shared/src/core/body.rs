@@ -177,8 +177,10 @@ struct KeyIndex<'n> {
 impl<'de> DeserializeSeed<'de> for KeyIndex<'_> {
     type Value = Option<usize>;
 
+    /// As bytes: a key may hold a lone surrogate escape (valid JSON), which
+    /// serde_json refuses to make a `str` of but decodes as bytes.
     fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<Option<usize>, D::Error> {
-        deserializer.deserialize_str(self)
+        deserializer.deserialize_bytes(self)
     }
 }
 
@@ -190,7 +192,11 @@ impl<'de> Visitor<'de> for KeyIndex<'_> {
     }
 
     fn visit_str<E: de::Error>(self, key: &str) -> Result<Option<usize>, E> {
-        Ok(self.names.iter().position(|name| *name == key))
+        self.visit_bytes(key.as_bytes())
+    }
+
+    fn visit_bytes<E: de::Error>(self, key: &[u8]) -> Result<Option<usize>, E> {
+        Ok(self.names.iter().position(|name| name.as_bytes() == key))
     }
 }
 
@@ -442,6 +448,17 @@ mod tests {
         // THEN it is kept byte for byte and its id is lifted with U+FFFD for each byte of the surrogate
         assert_eq!(events[0].raw.as_bytes(), body);
         assert_eq!(events[0].fields.id.as_deref(), Some("a\u{FFFD}\u{FFFD}\u{FFFD}b"));
+    }
+
+    #[test]
+    fn a_key_with_a_lone_surrogate_escape_is_valid_json_and_the_event_is_kept() {
+        // GIVEN a CloudEvent with an unknown key holding a lone surrogate escape (a fuzzing find)
+        let body = br#"{"x\udc8e":"y","id":"e-1"}"#;
+        // WHEN it is split
+        let events = split_events(Protocol::EventPlatform, body).expect("splits");
+        // THEN it is kept byte for byte and its id still lifted
+        assert_eq!(events[0].raw.as_bytes(), body);
+        assert_eq!(events[0].fields.id.as_deref(), Some("e-1"));
     }
 
     #[test]
