@@ -1,8 +1,8 @@
 //! Splits a verified body into its events without re-serialising them: each event
 //! is kept as the exact slice of the body it came from.
 
-use serde::Deserializer as _;
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer as _};
 use serde_json::value::RawValue;
 
 use crate::core::message::EventFields;
@@ -177,26 +177,18 @@ struct KeyIndex<'n> {
 impl<'de> DeserializeSeed<'de> for KeyIndex<'_> {
     type Value = Option<usize>;
 
-    /// As bytes: a key may hold a lone surrogate escape (valid JSON), which
-    /// serde_json refuses to make a `str` of but decodes as bytes.
+    /// As raw JSON: a key may hold a lone surrogate escape (valid JSON) that
+    /// serde_json refuses to make a `str` of, and decoding it as bytes would
+    /// let raw control characters through. Such a key is none of ours.
     fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<Option<usize>, D::Error> {
-        deserializer.deserialize_bytes(self)
-    }
-}
-
-impl<'de> Visitor<'de> for KeyIndex<'_> {
-    type Value = Option<usize>;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("a key")
-    }
-
-    fn visit_str<E: de::Error>(self, key: &str) -> Result<Option<usize>, E> {
-        self.visit_bytes(key.as_bytes())
-    }
-
-    fn visit_bytes<E: de::Error>(self, key: &[u8]) -> Result<Option<usize>, E> {
-        Ok(self.names.iter().position(|name| name.as_bytes() == key))
+        let raw = <&'de RawValue>::deserialize(deserializer)?.get();
+        let inner = raw.get(1..raw.len().saturating_sub(1)).unwrap_or_default();
+        if !inner.contains('\\') {
+            return Ok(self.names.iter().position(|name| *name == inner));
+        }
+        Ok(serde_json::from_str::<String>(raw)
+            .ok()
+            .and_then(|key| self.names.iter().position(|name| *name == key)))
     }
 }
 
@@ -458,6 +450,25 @@ mod tests {
         let events = split_events(Protocol::EventPlatform, body).expect("splits");
         // THEN it is kept byte for byte and its id still lifted
         assert_eq!(events[0].raw.as_bytes(), body);
+        assert_eq!(events[0].fields.id.as_deref(), Some("e-1"));
+    }
+
+    #[test]
+    fn a_key_with_raw_control_characters_is_not_json() {
+        // GIVEN an envelope whose key holds raw NUL bytes (a fuzzing find)
+        // WHEN it is split
+        // THEN it is refused as not JSON
+        let body = b"{\"events\":[],\"ev\x00ts\":[]}";
+        assert_eq!(split_events(Protocol::EventsApi, body), Err(BodyError::NotJson));
+    }
+
+    #[test]
+    fn an_escaped_key_is_matched_by_its_value() {
+        // GIVEN an Events API envelope whose "events" key is written with an escape
+        let body = br#"{"\u0065vents":[{"event_id":"e-1"}]}"#;
+        // WHEN it is split
+        let events = split_events(Protocol::EventsApi, body).expect("splits");
+        // THEN the key is "events" all the same
         assert_eq!(events[0].fields.id.as_deref(), Some("e-1"));
     }
 
