@@ -29,6 +29,30 @@ pub enum CliError {
     Redrive(#[from] RedriveError),
     #[error("PIM connection: {0}")]
     Pim(#[from] shared::assembly::InitError),
+    #[error("signing secrets from {0}: {1}")]
+    Secrets(String, String),
+    #[error("Event Platform: {0}")]
+    Management(#[from] shared::adapters::akeneo::ManagementError),
+    #[error("no Event Platform subscriber named {0:?}; `akeneo-relay subscribe` creates it")]
+    NoSubscriber(String),
+    #[error("no Event Platform subscription delivers to {0}; `akeneo-relay subscribe` creates it")]
+    NoSubscription(String),
+    #[error("{0} is not an Event Platform Request URL (it ends with /event-platform)")]
+    NotEventPlatformUrl(String),
+    #[error("no random source to make a secret from")]
+    NoRandomness,
+    #[error("{url} did not answer ({source})")]
+    Unreachable { url: String, source: reqwest::Error },
+    #[error(
+        "the receiver at {url} answers {status} to a request signed with the secret, after {waited:?}; it reads the stack's secret every SECRETS_REFRESH_SECS"
+    )]
+    ReceiverRefusedSecret {
+        url: String,
+        status: u16,
+        waited: std::time::Duration,
+    },
+    #[error("the change is not visible: {0}")]
+    StepNotVisible(String),
     #[error("a background task failed: {0}")]
     Task(#[from] tokio::task::JoinError),
 }

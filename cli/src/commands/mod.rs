@@ -1,6 +1,7 @@
 //! The commands, parsed with clap; each returns the process's exit code or a
 //! [`CliError`].
 
+mod event_platform;
 mod redrive;
 mod send;
 mod serve;
@@ -22,7 +23,7 @@ pub const DEFAULT_PORT: u16 = 3000;
 #[command(
     name = "akeneo-relay",
     version,
-    about = "Akeneo Event Relay: run it locally, play Akeneo, redrive dead letters"
+    about = "Akeneo Event Relay: run it locally, play Akeneo, redrive dead letters, manage the Event Platform subscription"
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -37,6 +38,16 @@ enum Command {
     Send(send::SendArgs),
     /// Move dead-lettered messages back to the queue.
     Redrive(redrive::RedriveArgs),
+    /// Register the deployment with the Event Platform (idempotent).
+    Subscribe(Box<event_platform::subscribe::SubscribeArgs>),
+    /// List, show, suspend, resume or delete Event Platform subscriptions.
+    Subscriptions(Box<event_platform::subscriptions::SubscriptionsArgs>),
+    /// The Event Platform's delivery logs, newest first.
+    Logs(Box<event_platform::logs::LogsArgs>),
+    /// Rotate a route's signing secret without losing an event.
+    RotateSecret(Box<event_platform::rotate::RotateArgs>),
+    /// Check a deployment (or the local serve) end to end.
+    Doctor(Box<event_platform::doctor::DoctorArgs>),
 }
 
 impl Cli {
@@ -45,6 +56,11 @@ impl Cli {
             Command::Serve(args) => serve::run(*args).await,
             Command::Send(args) => send::run(args).await,
             Command::Redrive(args) => redrive::run(args).await,
+            Command::Subscribe(args) => event_platform::subscribe::run(*args).await,
+            Command::Subscriptions(args) => event_platform::subscriptions::run(*args).await,
+            Command::Logs(args) => event_platform::logs::run(*args).await,
+            Command::RotateSecret(args) => event_platform::rotate::run(*args).await,
+            Command::Doctor(args) => event_platform::doctor::run(*args).await,
         }
     }
 }

@@ -1,14 +1,16 @@
 //! `serve`: receiver, queue and processor in one process, with the exact
 //! request and batch handling the Lambdas use.
 
+use std::collections::HashSet;
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use clap::Args;
 use shared::adapters::aws::s3::S3PayloadStore;
 use shared::adapters::aws::sdk_config;
+use shared::adapters::aws::secrets_manager::SecretsManagerSource;
 use shared::adapters::aws::sqs::SqsQueue;
 use shared::adapters::embedded::{EmbeddedIdempotencyStore, EmbeddedPayloadStore, EmbeddedQueue};
 use shared::adapters::logging_handler::LoggingHandler;
@@ -46,6 +48,11 @@ pub struct ServeArgs {
     /// Event Platform notification webhook secret; EVENT_PLATFORM_NOTIFICATION_SECRET overrides.
     #[arg(long)]
     notification_secret: Vec<String>,
+    /// Read the signing secrets from this Secrets Manager secret (the
+    /// deployment's document) and reload them as the Lambda does, instead of
+    /// the flags above.
+    #[arg(long, env = "SECRETS_ARN")]
+    secrets_arn: Option<String>,
     /// Demo: fail events of this type transiently, to watch backoff and dead-lettering.
     #[arg(long = "fail", value_name = "TYPE")]
     fail: Vec<String>,
@@ -171,8 +178,7 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, CliError> {
         "EVENTS_API_SECRETS" => Some(events_api.clone()),
         "EVENT_PLATFORM_SECRETS" => Some(event_platform.clone()),
         "EVENT_PLATFORM_NOTIFICATION_SECRET" => Some(notifications.clone()),
-        // Local runs use the listed secrets, not a Secrets Manager secret.
-        "SECRETS_ARN" => None,
+        "SECRETS_ARN" => args.secrets_arn.clone(),
         // Large events go where the queue mode says (below).
         "PAYLOAD_BUCKET" => None,
         other => std::env::var(other).ok(),
@@ -188,10 +194,37 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, CliError> {
             source,
         })?;
     let base = format!("http://127.0.0.1:{}", args.port);
-    println!("Akeneo Event Relay on {base}");
-    println!("  Events API Request URL      {base}/events-api      secret(s): {events_api}");
-    println!("  Event Platform Request URL  {base}/event-platform  secret(s): {event_platform}");
-    println!("  Event Platform notifications {base}/event-platform/notifications  secret: {notifications}");
+    let secrets = match &receiver_config.secrets_arn {
+        Some(arn) => {
+            let source = SecretsManagerSource::new(&sdk_config().await, arn);
+            let secrets = source
+                .into_store(receiver_config.secrets_refresh)
+                .await
+                .map_err(|e| CliError::Secrets(arn.clone(), e.to_string()))?;
+            println!("Akeneo Event Relay on {base}");
+            println!("  Events API Request URL      {base}/events-api");
+            println!("  Event Platform Request URL  {base}/event-platform");
+            println!("  Event Platform notifications {base}/event-platform/notifications");
+            println!(
+                "  secrets: {arn}, reloaded every {} s",
+                receiver_config.secrets_refresh.as_secs()
+            );
+            secrets
+        }
+        None => {
+            println!("Akeneo Event Relay on {base}");
+            println!("  Events API Request URL      {base}/events-api      secret(s): {events_api}");
+            println!("  Event Platform Request URL  {base}/event-platform  secret(s): {event_platform}");
+            println!(
+                "  Event Platform notifications {base}/event-platform/notifications  secret: {notifications}"
+            );
+            SecretStore::fixed(RouteSecrets {
+                events_api: receiver_config.events_api_secrets.clone(),
+                event_platform: receiver_config.event_platform_secrets.clone(),
+                notifications: receiver_config.notification_secrets.clone(),
+            })
+        }
+    };
     let logic = DemoLogic {
         failing: args.fail.clone(),
     };
@@ -219,11 +252,17 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, CliError> {
             let port = listener.local_addr().map_or(args.port, |address| address.port());
             // Kept to the end of the run: dropping it removes the file.
             let token_file = crate::redrive_token::create(port)?;
+            // The doctor's probes the processor saw, asked for on the admin route.
+            let probes: Arc<Mutex<HashSet<String>>> = Arc::default();
             let redrive = RedriveAdmin {
                 token: token_file.token.clone(),
                 action: {
                     let (queue, dlq) = (Arc::clone(&queue), Arc::clone(&dlq));
                     Arc::new(move || dlq.move_all_to(&queue))
+                },
+                probe_seen: {
+                    let probes = Arc::clone(&probes);
+                    Arc::new(move |id| probes.lock().is_ok_and(|seen| seen.contains(id)))
                 },
             };
             println!(
@@ -232,7 +271,12 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, CliError> {
             );
             let processor = pim.attach(idempotent(
                 Processor::new(logic, Arc::clone(&dlq), Arc::clone(&queue), settings)
-                    .with_payload_store(payloads.clone(), true),
+                    .with_payload_store(payloads.clone(), true)
+                    .with_probe_recorder(Arc::new(move |id| {
+                        if let Ok(mut seen) = probes.lock() {
+                            seen.insert(id.to_owned());
+                        }
+                    })),
                 !args.no_idempotency,
             ));
             let large_events = LargeEvents {
@@ -247,6 +291,7 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, CliError> {
             relay(
                 listener,
                 &receiver_config,
+                secrets.clone(),
                 Arc::clone(&queue),
                 queue,
                 processor,
@@ -288,6 +333,7 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, CliError> {
             relay(
                 listener,
                 &receiver_config,
+                secrets.clone(),
                 Arc::clone(&queue),
                 queue,
                 processor,
@@ -401,6 +447,7 @@ struct QueueMode {
 async fn relay<Q, S, H, D, V>(
     listener: TcpListener,
     config: &ReceiverConfig,
+    secrets: SecretStore,
     queue: Q,
     source: S,
     processor: Processor<H, D, V>,
@@ -418,11 +465,6 @@ where
         inner: queue,
         queued: Arc::clone(&received),
     };
-    let secrets = SecretStore::fixed(RouteSecrets {
-        events_api: config.events_api_secrets.clone(),
-        event_platform: config.event_platform_secrets.clone(),
-        notifications: config.notification_secrets.clone(),
-    });
     let mut receiver = Receiver::new(counting, secrets, config.events_api_tolerance_secs)
         .with_max_message_bytes(config.large_events.max_message_bytes);
     let QueueMode {

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod akeneo_sender;
+pub mod event_platform_api;
 pub mod fault_proxy;
 
 use std::io::{BufRead, BufReader, Read, Write};

@@ -75,27 +75,29 @@ pub async fn client_from_env() -> Result<Option<PimClient>, InitError> {
 
 /// The client of `config`'s connection; `sdk` reads its secret, if it has one.
 pub async fn client(config: &PimConfig, sdk: Option<&SdkConfig>) -> Result<PimClient, InitError> {
-    let credentials = match (&config.credentials, sdk) {
-        (CredentialSource::Given(credentials), _) => credentials.clone(),
-        (CredentialSource::Secret { arn }, Some(sdk)) => {
-            let text = SecretsManagerSource::new(sdk, arn)
-                .secret_string()
-                .await
-                .map_err(|e| logged(InitError::PimSecret(e.to_string())))?;
-            Credentials::from_secret_document(&text)
-                .map_err(|e| logged(InitError::PimSecret(e.to_string())))?
-        }
-        (CredentialSource::Secret { .. }, None) => {
-            return Err(logged(InitError::PimSecret(
-                "no AWS configuration to read it with".into(),
-            )));
-        }
-    };
+    let credentials = credentials(config, sdk).await?;
     let settings = ConnectionSettings {
         max_concurrent_calls: config.max_concurrent_calls,
         ..ConnectionSettings::default()
     };
     PimClient::new(&config.url, &credentials, settings).map_err(|e| logged(e.into()))
+}
+
+/// `config`'s credentials: as given, or read from its secret with `sdk`.
+pub async fn credentials(config: &PimConfig, sdk: Option<&SdkConfig>) -> Result<Credentials, InitError> {
+    match (&config.credentials, sdk) {
+        (CredentialSource::Given(credentials), _) => Ok(credentials.clone()),
+        (CredentialSource::Secret { arn }, Some(sdk)) => {
+            let text = SecretsManagerSource::new(sdk, arn)
+                .secret_string()
+                .await
+                .map_err(|e| logged(InitError::PimSecret(e.to_string())))?;
+            Credentials::from_secret_document(&text).map_err(|e| logged(InitError::PimSecret(e.to_string())))
+        }
+        (CredentialSource::Secret { .. }, None) => Err(logged(InitError::PimSecret(
+            "no AWS configuration to read it with".into(),
+        ))),
+    }
 }
 
 /// Turns enrichment on, and skips the connection's own events unless told not to.

@@ -10,3 +10,4 @@ pub mod processor;
 pub mod protocol;
 pub mod receiver;
 pub mod signature;
+pub mod subscription;

@@ -27,6 +27,10 @@ use tokio::task::JoinSet;
 /// Path of the local-only admin action that moves dead letters back.
 pub const REDRIVE_PATH: &str = "/_relay/redrive";
 
+/// Path of the local-only admin question "has the processor seen this doctor
+/// probe?": `GET /_relay/probes/<event id>`, with the same token.
+pub const PROBES_PATH: &str = "/_relay/probes/";
+
 /// A Function URL refuses a request body over 6 MB with 413; so does `serve`.
 pub const MAX_BODY_BYTES: usize = 6 * 1024 * 1024;
 
@@ -49,6 +53,8 @@ const MAX_ACCEPT_BACKOFF: Duration = Duration::from_secs(1);
 pub struct RedriveAdmin {
     pub token: String,
     pub action: Arc<dyn Fn() -> usize + Send + Sync>,
+    /// Whether the processor has seen the doctor probe with this event id.
+    pub probe_seen: Arc<dyn Fn(&str) -> bool + Send + Sync>,
 }
 
 /// Where `serve` on `port` keeps its redrive token: the user's runtime folder
@@ -144,6 +150,9 @@ async fn respond<Q: QueueSender>(
     {
         return redrive_action(redrive, &parts.method, &parts.headers, peer);
     }
+    if let (Some(probe), Some(admin)) = (parts.uri.path().strip_prefix(PROBES_PATH), redrive) {
+        return probe_question(admin, probe, &parts.headers, peer);
+    }
     let refused = |status: StatusCode, code: &str, message: &str, reason: &str| {
         tracing::warn!(%peer, path = parts.uri.path(), status = status.as_u16(), reason, "request refused before the receiver");
         json(status, format!(r#"{{"error":"{code}","message":"{message}"}}"#))
@@ -207,12 +216,7 @@ fn redrive_action(
             r#"{"error":"method_not_allowed","message":"redrive is a POST"}"#.into(),
         );
     }
-    let presented = headers
-        .get(http::header::AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Bearer "))
-        .unwrap_or_default();
-    if !same_token(presented, &redrive.token) {
+    if !same_token(bearer(headers), &redrive.token) {
         tracing::warn!(%peer, "redrive refused: missing or wrong token");
         return json(
             StatusCode::UNAUTHORIZED,
@@ -222,6 +226,34 @@ fn redrive_action(
     let moved = (redrive.action)();
     tracing::info!(moved, "dead letters moved back to the queue");
     json(StatusCode::OK, format!(r#"{{"moved":{moved}}}"#))
+}
+
+fn probe_question(
+    admin: &RedriveAdmin,
+    probe: &str,
+    headers: &HeaderMap,
+    peer: SocketAddr,
+) -> Response<Full<Bytes>> {
+    if !same_token(bearer(headers), &admin.token) {
+        tracing::warn!(%peer, "probe question refused: missing or wrong token");
+        return json(
+            StatusCode::UNAUTHORIZED,
+            r#"{"error":"unauthorized","message":"the admin routes need the token serve wrote"}"#.into(),
+        );
+    }
+    if (admin.probe_seen)(probe) {
+        json(StatusCode::OK, r#"{"seen":true}"#.into())
+    } else {
+        json(StatusCode::NOT_FOUND, r#"{"seen":false}"#.into())
+    }
+}
+
+fn bearer(headers: &HeaderMap) -> &str {
+    headers
+        .get(http::header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .unwrap_or_default()
 }
 
 /// Compares without stopping at the first difference, so timing tells nothing.

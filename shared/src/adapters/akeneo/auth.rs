@@ -49,6 +49,13 @@ impl AccessToken {
     }
 }
 
+#[cfg(test)]
+impl AccessToken {
+    pub(crate) fn from_static_for_tests(token: &str) -> AccessToken {
+        AccessToken(token.into())
+    }
+}
+
 impl fmt::Debug for AccessToken {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("AccessToken([redacted])")
@@ -204,6 +211,7 @@ impl TokenProvider {
             url: self.token_url.clone(),
             authorization: Some(self.basic.clone()),
             body: Some(("application/json", Bytes::from(body.to_string()))),
+            headers: Vec::new(),
         };
         let asked_at = Instant::now();
         let answer = self.transport.send(&request, deadline).await?;

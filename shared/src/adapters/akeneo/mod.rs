@@ -6,15 +6,19 @@
 //!   with backoff and jitter within the caller's deadline.
 //! - [`connection`]: both, shared by every client of one connection in the
 //!   process; a call retried once with a new token after a 401.
+//! - [`event_platform`]: the Event Platform's management API (subscribers,
+//!   subscriptions, logs), with the connection's PIM token.
 //! - [`pim`]: the PIM REST API client, also the processor's
 //!   [`crate::ports::pim::PimReader`].
 
 pub mod auth;
 pub mod connection;
+pub mod event_platform;
 pub mod pim;
 pub mod transport;
 
 pub use auth::{AccessToken, AuthError, TokenProvider};
 pub use connection::{CallError, Connection, ConnectionSettings};
+pub use event_platform::{EventPlatformClient, LogQuery, ManagementError};
 pub use pim::{PimClient, PimError};
 pub use transport::{Answer, RetryPolicy, TransportError};

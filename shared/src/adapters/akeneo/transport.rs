@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::header::{AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER};
-use http::{HeaderValue, Method, StatusCode};
+use http::{HeaderName, HeaderValue, Method, StatusCode};
 use reqwest::Url;
 use tokio::sync::Semaphore;
 use tokio::time::{Instant, sleep, timeout_at};
@@ -78,6 +78,9 @@ pub struct Request {
     pub authorization: Option<HeaderValue>,
     /// Content type and body.
     pub body: Option<(&'static str, Bytes)>,
+    /// Further headers (the Event Platform's `X-PIM-*`); a sensitive value is
+    /// marked so and never printed by `Debug`.
+    pub headers: Vec<(HeaderName, HeaderValue)>,
 }
 
 impl Request {
@@ -87,6 +90,7 @@ impl Request {
             url,
             authorization: None,
             body: None,
+            headers: Vec::new(),
         }
     }
 }
@@ -210,6 +214,9 @@ impl Transport {
         let mut builder = self.http.request(request.method.clone(), request.url.clone());
         if let Some(authorization) = &request.authorization {
             builder = builder.header(AUTHORIZATION, authorization.clone());
+        }
+        for (name, value) in &request.headers {
+            builder = builder.header(name.clone(), value.clone());
         }
         if let Some((content_type, body)) = &request.body {
             builder = builder.header(CONTENT_TYPE, *content_type).body(body.clone());

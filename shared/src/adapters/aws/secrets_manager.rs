@@ -54,6 +54,22 @@ impl SecretsManagerSource {
         output.secret_string.ok_or(SecretSourceError::NoStringValue)
     }
 
+    /// Replaces the secret's value with `text` (a new version, made current).
+    /// Errors name the cause, never the value.
+    pub async fn put_secret_string(&self, text: &str) -> Result<(), SecretSourceError> {
+        let call = self
+            .client
+            .put_secret_value()
+            .secret_id(&self.secret_id)
+            .secret_string(text)
+            .send();
+        tokio::time::timeout(FETCH_TIMEOUT, call)
+            .await
+            .map_err(|_| SecretSourceError::Timeout(FETCH_TIMEOUT))?
+            .map_err(|error| SecretSourceError::Unavailable(DisplayErrorContext(&error).to_string()))?;
+        Ok(())
+    }
+
     /// Loads the secrets once (init fails without them), then reloads them in the
     /// background every `every`.
     pub async fn into_store(self, every: Duration) -> Result<SecretStore, InitialLoadError> {

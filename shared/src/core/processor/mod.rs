@@ -9,6 +9,7 @@ pub mod dedupe;
 pub mod enrichment;
 pub mod idempotency;
 pub mod own_events;
+pub mod probes;
 pub mod schedule;
 pub mod stale;
 
@@ -108,6 +109,7 @@ pub struct Processor<H, D, V> {
     idempotency: Option<Idempotency>,
     enrichment: Option<Enrichment>,
     ignored_authors: Vec<String>,
+    probes: Option<probes::ProbeRecorder>,
 }
 
 impl<H: EventHandler, D: QueueSender, V: VisibilityChanger> Processor<H, D, V> {
@@ -124,6 +126,7 @@ impl<H: EventHandler, D: QueueSender, V: VisibilityChanger> Processor<H, D, V> {
             idempotency: None,
             enrichment: None,
             ignored_authors: Vec::new(),
+            probes: None,
         }
     }
 
@@ -166,6 +169,12 @@ impl<H: EventHandler, D: QueueSender, V: VisibilityChanger> Processor<H, D, V> {
         self
     }
 
+    /// Tells `recorder` the event id of each doctor probe that arrives.
+    pub fn with_probe_recorder(mut self, recorder: probes::ProbeRecorder) -> Processor<H, D, V> {
+        self.probes = Some(recorder);
+        self
+    }
+
     pub fn with_metrics(mut self, metrics: Metrics) -> Processor<H, D, V> {
         self.metrics = metrics;
         self
@@ -190,9 +199,10 @@ impl<H: EventHandler, D: QueueSender, V: VisibilityChanger> Processor<H, D, V> {
     ) -> Vec<Disposition> {
         let resolved = claim_check::resolve(self.payloads.as_ref(), messages, self.concurrency).await;
         let mut batch = Batch::from_bodies(resolved.bodies(messages));
-        // Own events first: they need no store and no PIM. Duplicates and
+        // The doctor's probes first, then own events: they need no store and no PIM. Duplicates and
         // stale events next, so the PIM is not read for events that will not
         // run; enrichment last, on what is still pending.
+        probes::answer_probes(&mut batch, self.probes.as_ref());
         let skipped = own_events::skip_own_events(&mut batch, &self.ignored_authors);
         let guarded = match &self.idempotency {
             Some(guard) => Some(

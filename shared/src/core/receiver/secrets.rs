@@ -69,9 +69,82 @@ pub fn parse_secret_document(text: &str) -> Result<RouteSecrets, SecretDocumentE
     })
 }
 
+/// The document's keys.
+pub const EVENTS_API_KEY: &str = "events_api_secrets";
+pub const EVENT_PLATFORM_KEY: &str = "event_platform_secrets";
+pub const NOTIFICATION_KEY: &str = "notification_secret";
+
+/// The secret document, edited one key at a time (by `subscribe` and
+/// `rotate-secret`): the other keys are kept as they are.
+#[derive(Clone, Default)]
+pub struct SecretDocument(serde_json::Map<String, serde_json::Value>);
+
+impl std::fmt::Debug for SecretDocument {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("SecretDocument")
+            .field(&self.0.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl SecretDocument {
+    pub fn parse(text: &str) -> Result<SecretDocument, SecretDocumentError> {
+        // Checked as the receiver reads it first: a document it cannot read is not edited.
+        parse_secret_document(text)?;
+        serde_json::from_str(text)
+            .map(SecretDocument)
+            .map_err(|e| SecretDocumentError {
+                line: e.line(),
+                column: e.column(),
+            })
+    }
+
+    /// The secrets under `key`, in order, blanks dropped.
+    pub fn list(&self, key: &str) -> Vec<String> {
+        let items: Vec<String> = match self.0.get(key) {
+            Some(serde_json::Value::String(text)) => text.split(',').map(str::to_owned).collect(),
+            Some(serde_json::Value::Array(items)) => items
+                .iter()
+                .filter_map(|i| i.as_str().map(str::to_owned))
+                .collect(),
+            _ => Vec::new(),
+        };
+        items
+            .into_iter()
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty())
+            .collect()
+    }
+
+    /// Written as comma-separated text, as the template writes it.
+    pub fn set_list(&mut self, key: &str, secrets: &[String]) {
+        self.0
+            .insert(key.to_owned(), serde_json::Value::String(secrets.join(",")));
+    }
+
+    pub fn to_text(&self) -> String {
+        serde_json::Value::Object(self.0.clone()).to_string()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_edited_document_keeps_the_other_keys_and_reads_back() {
+        // GIVEN the template's document
+        let text = r#"{"events_api_secrets":"a","event_platform_secrets":"b","notification_secret":"n"}"#;
+        let mut document = SecretDocument::parse(text).expect("parses");
+        // WHEN a second Event Platform secret is added
+        let mut secrets = document.list(EVENT_PLATFORM_KEY);
+        secrets.push("c".into());
+        document.set_list(EVENT_PLATFORM_KEY, &secrets);
+        // THEN the receiver reads both, and the other routes are as they were
+        let read = parse_secret_document(&document.to_text()).expect("reads");
+        assert_eq!(read.event_platform.len(), 2);
+        assert_eq!((read.events_api.len(), read.notifications.len()), (1, 1));
+    }
 
     #[test]
     fn lists_may_be_comma_separated_text_or_arrays() {

@@ -244,6 +244,7 @@ impl PimClient {
                     url: url.clone(),
                     authorization: Some(token.bearer_header()),
                     body: Some(("application/json", body.clone())),
+                    headers: Vec::new(),
                 },
                 deadline,
             )
@@ -278,6 +279,7 @@ impl PimClient {
                     url: url.clone(),
                     authorization: Some(token.bearer_header()),
                     body: body.clone(),
+                    headers: Vec::new(),
                 },
                 deadline,
             )

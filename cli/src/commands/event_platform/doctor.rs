@@ -1,0 +1,317 @@
+//! `doctor`: checks a deployment (or the local `serve`) and says in plain
+//! words what works and what does not. Exit code 1 when any check fails.
+//!
+//! 1. The Request URLs answer `HEAD` with 200.
+//! 2. A signed test event is accepted, queued, and reaches the processor
+//!    (`serve` answers on its admin route whether its processor saw it; a
+//!    deployment's processor logs "doctor probe reached the processor").
+//! 3. The Event Platform subscription at this URL exists and is active.
+//! 4. Secrets agree: the receiver accepts every Event Platform secret the
+//!    stack holds, and Akeneo's delivery log shows no 401 from it in the last
+//!    hour (Akeneo never returns a subscription's secret, so its refusals are
+//!    the only sign that it signs with another one).
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Args;
+use serde_json::json;
+use shared::adapters::akeneo::LogQuery;
+use shared::core::processor::probes::PROBE_EVENT_TYPE;
+use shared::core::receiver::secrets::EVENT_PLATFORM_KEY;
+use shared::core::signature::event_platform;
+use shared::edges::local_http::PROBES_PATH;
+use tokio::time::Instant;
+
+use super::{PimArgs, StackArgs, deadline, find_subscriber, probe};
+use crate::commands::{DEFAULT_PORT, DEV_EVENT_PLATFORM_SECRET};
+use crate::error::CliError;
+
+#[derive(Args)]
+pub struct DoctorArgs {
+    #[command(flatten)]
+    stack: StackArgs,
+    /// The Events API Request URL, checked too when given.
+    #[arg(long, env = "EVENTS_API_REQUEST_URL")]
+    events_api_url: Option<String>,
+    /// The local `serve` on this port, when no --request-url is given.
+    #[arg(long, default_value_t = DEFAULT_PORT)]
+    port: u16,
+    /// The Event Platform secret to sign the test event with; default: the
+    /// stack's first, or `serve`'s development secret.
+    #[arg(long, env = "EVENT_PLATFORM_SECRET", hide_env_values = true)]
+    secret: Option<String>,
+    /// Check the subscription too (needs the PIM connection below).
+    #[arg(long)]
+    subscription: bool,
+    #[command(flatten)]
+    pim: PimArgs,
+    /// How long the test event may take to reach the processor.
+    #[arg(long, default_value_t = 60, value_name = "SECONDS")]
+    within: u64,
+}
+
+struct Report {
+    failed: usize,
+}
+
+impl Report {
+    fn ok(&self, what: &str) {
+        println!("ok    {what}");
+    }
+
+    fn fail(&mut self, what: &str, why: impl std::fmt::Display) {
+        self.failed += 1;
+        println!("FAIL  {what}: {why}");
+    }
+
+    fn note(&self, what: &str) {
+        println!("--    {what}");
+    }
+}
+
+pub async fn run(args: DoctorArgs) -> Result<ExitCode, CliError> {
+    let http = probe::http_client()?;
+    let local = args.stack.request_url().is_err();
+    let request_url = match args.stack.request_url() {
+        Ok(url) => url.trim_end_matches('/').to_owned(),
+        Err(_) => format!("http://127.0.0.1:{}/event-platform", args.port),
+    };
+    let mut report = Report { failed: 0 };
+    println!("checking {request_url}");
+
+    for url in std::iter::once(request_url.as_str()).chain(args.events_api_url.as_deref()) {
+        match http.head(url).send().await {
+            Ok(answer) if answer.status().as_u16() == 200 => {
+                report.ok(&format!("{url} answers HEAD with 200"))
+            }
+            Ok(answer) => report.fail(
+                &format!("{url} answers HEAD"),
+                format!("{} (not 200)", answer.status()),
+            ),
+            Err(error) => report.fail(&format!("{url} answers HEAD"), error),
+        }
+    }
+
+    let stack_secrets = match (&args.stack_secrets_wanted(), local) {
+        (true, _) => match args.stack.secret().await {
+            Ok(secret) => Some(secret.read().await.map(|d| d.list(EVENT_PLATFORM_KEY))),
+            Err(error) => Some(Err(error)),
+        },
+        (false, _) => None,
+    };
+    let secret = match (&args.secret, &stack_secrets) {
+        (Some(given), _) => Some(given.clone()),
+        (None, Some(Ok(listed))) => listed.first().cloned(),
+        (None, _) if local => Some(DEV_EVENT_PLATFORM_SECRET.to_owned()),
+        _ => None,
+    };
+    match secret {
+        Some(secret) => {
+            test_event(
+                &http,
+                &request_url,
+                &secret,
+                local,
+                args.port,
+                args.within,
+                &mut report,
+            )
+            .await
+        }
+        None => report.fail(
+            "a signed test event reaches the processor",
+            "no secret to sign it with (--secret, or --secrets-arn with the stack's secret)",
+        ),
+    }
+
+    match &stack_secrets {
+        Some(Ok(listed)) => {
+            for (index, secret) in listed.iter().enumerate() {
+                match probe::status(&http, &request_url, secret).await {
+                    Ok(200) => report.ok(&format!(
+                        "the receiver accepts the stack's Event Platform secret #{}",
+                        index + 1
+                    )),
+                    Ok(status) => report.fail(
+                        &format!(
+                            "the receiver accepts the stack's Event Platform secret #{}",
+                            index + 1
+                        ),
+                        format!("it answers {status}; it reloads its secrets every SECRETS_REFRESH_SECS"),
+                    ),
+                    Err(error) => report.fail("the receiver accepts the stack's secrets", error),
+                }
+            }
+        }
+        Some(Err(error)) => report.fail("the stack's signing secrets can be read", error),
+        None => report.note("the stack's signing secrets: not checked (no --secrets-arn)"),
+    }
+
+    if args.subscription {
+        subscription_checks(&args.pim, &request_url, &mut report).await;
+    } else {
+        report.note(
+            "the Event Platform subscription: not checked (--subscription and a PIM connection check it)",
+        );
+    }
+
+    if report.failed == 0 {
+        println!("all checks passed");
+        Ok(ExitCode::SUCCESS)
+    } else {
+        println!("{} check(s) failed", report.failed);
+        Ok(ExitCode::FAILURE)
+    }
+}
+
+impl DoctorArgs {
+    fn stack_secrets_wanted(&self) -> bool {
+        self.stack.has_secrets_arn()
+    }
+}
+
+/// Posts one signed probe event and waits until the processor has seen it.
+async fn test_event(
+    http: &reqwest::Client,
+    request_url: &str,
+    secret: &str,
+    local: bool,
+    port: u16,
+    within: u64,
+    report: &mut Report,
+) {
+    let what = "a signed test event is accepted and queued";
+    let id = uuid::Uuid::new_v4().to_string();
+    let now = time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default();
+    let body = json!({
+        "specversion": "1.0",
+        "id": id,
+        "source": "akeneo-relay-doctor",
+        "type": PROBE_EVENT_TYPE,
+        "time": now,
+        "subject": "doctor",
+        "datacontenttype": "application/json",
+        "data": {},
+    })
+    .to_string();
+    let mut request = http
+        .post(request_url)
+        .header("content-type", "application/cloudevents+json");
+    for (name, value) in event_platform::headers(secret, None, body.as_bytes()) {
+        request = request.header(name, value);
+    }
+    match request.body(body).send().await {
+        Ok(answer) if answer.status().as_u16() == 200 => report.ok(what),
+        Ok(answer) => {
+            let status = answer.status();
+            let text = answer.text().await.unwrap_or_default();
+            return report.fail(
+                what,
+                format!("{status}: {}", text.chars().take(200).collect::<String>()),
+            );
+        }
+        Err(error) => return report.fail(what, error),
+    }
+    let what = "the test event reaches the processor";
+    if !local {
+        report.note(&format!(
+            "{what}: look for \"doctor probe reached the processor\" with event_id {id} in the processor's log group"
+        ));
+        return;
+    }
+    let token = match crate::redrive_token::read(port) {
+        Ok(token) => token,
+        Err(error) => return report.fail(what, error),
+    };
+    let url = format!("http://127.0.0.1:{port}{PROBES_PATH}{id}");
+    let deadline = Instant::now() + Duration::from_secs(within);
+    loop {
+        match http
+            .get(&url)
+            .bearer_auth(&token)
+            .send()
+            .await
+            .map(|a| a.status().as_u16())
+        {
+            Ok(200) => return report.ok(what),
+            Ok(404) if Instant::now() < deadline => tokio::time::sleep(Duration::from_millis(200)).await,
+            Ok(404) => {
+                return report.fail(
+                    what,
+                    format!("not seen within {within} s (is the queue backed up?)"),
+                );
+            }
+            Ok(status) => return report.fail(what, format!("serve answered {status}")),
+            Err(error) => return report.fail(what, error),
+        }
+    }
+}
+
+async fn subscription_checks(pim: &PimArgs, request_url: &str, report: &mut Report) {
+    let what = "the Event Platform subscription is active and delivers to this URL";
+    let client = match pim.client().await {
+        Ok(client) => client,
+        Err(error) => return report.fail(what, error),
+    };
+    let subscriber = match find_subscriber(&client, pim.subscriber_name()).await {
+        Ok(Some(subscriber)) => subscriber,
+        Ok(None) => {
+            return report.fail(
+                what,
+                format!(
+                    "no subscriber {:?}; run akeneo-relay subscribe",
+                    pim.subscriber_name()
+                ),
+            );
+        }
+        Err(error) => return report.fail(what, error),
+    };
+    let subscriptions = match client.subscriptions(&subscriber.id, deadline()).await {
+        Ok(all) => all,
+        Err(error) => return report.fail(what, error),
+    };
+    let Some(subscription) = shared::core::subscription::plan::find_by_url(&subscriptions, request_url)
+    else {
+        return report.fail(what, "no subscription delivers to it; run akeneo-relay subscribe");
+    };
+    if subscription.is_active() {
+        report.ok(&format!(
+            "subscription {} is active and delivers to this URL",
+            subscription.id
+        ));
+    } else {
+        report.fail(
+            what,
+            format!(
+                "subscription {} is {}; akeneo-relay subscriptions resume",
+                subscription.id,
+                subscription.status_text()
+            ),
+        );
+    }
+    let what = "Akeneo's deliveries were not refused for their signature in the last hour";
+    let since = time::OffsetDateTime::now_utc() - time::Duration::hours(1);
+    let query = LogQuery {
+        subscription_id: Some(subscription.id.clone()),
+        log_type: Some("error".into()),
+        from: since.format(&time::format_description::well_known::Rfc3339).ok(),
+        limit: 100,
+    };
+    match client.logs(&query, deadline()).await {
+        Ok(entries) => {
+            let refused = entries.iter().filter(|e| e.error_code == Some(401)).count();
+            if refused == 0 {
+                report.ok(what);
+            } else {
+                report.fail(
+                    what,
+                    format!("{refused} delivery error(s) with 401: the subscription signs with a secret the receiver does not hold"),
+                );
+            }
+        }
+        Err(error) => report.fail(what, error),
+    }
+}

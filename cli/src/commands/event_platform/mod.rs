@@ -1,0 +1,196 @@
+//! The Event Platform commands: `subscribe`, `subscriptions`, `logs`,
+//! `rotate-secret` and `doctor`. What they share: the PIM connection and the
+//! management API client, the deployment (its Request URL and its secret),
+//! and the check that the receiver accepts a secret.
+
+pub mod doctor;
+pub mod logs;
+pub mod probe;
+pub mod rotate;
+pub mod subscribe;
+pub mod subscriptions;
+
+use std::time::Duration;
+
+use clap::Args;
+use shared::adapters::akeneo::event_platform::DEFAULT_BASE_URL;
+use shared::adapters::akeneo::{ConnectionSettings, EventPlatformClient};
+use shared::adapters::aws::sdk_config;
+use shared::adapters::aws::secrets_manager::SecretsManagerSource;
+use shared::config::{
+    PIM_CLIENT_ID, PIM_CLIENT_SECRET, PIM_PASSWORD, PIM_SECRET_ARN, PIM_URL, PIM_USERNAME, PimConfig,
+};
+use shared::core::receiver::secrets::SecretDocument;
+use shared::core::subscription::DEFAULT_SUBSCRIBER_NAME;
+use shared::core::subscription::model::{Subscriber, Subscription};
+use shared::core::subscription::plan::find_by_url;
+use tokio::time::Instant;
+
+use crate::error::CliError;
+
+/// How long one management call may take, retries included.
+const CALL_BUDGET: Duration = Duration::from_secs(30);
+
+pub fn deadline() -> Instant {
+    Instant::now() + CALL_BUDGET
+}
+
+/// The PIM connection whose token the management API takes, and the API.
+#[derive(Args, Clone)]
+pub struct PimArgs {
+    /// Your PIM (https://…).
+    #[arg(long, env = "PIM_URL")]
+    pim_url: Option<String>,
+    /// The connection's client id (it needs the "Event Platform" permission).
+    #[arg(long, env = "PIM_CLIENT_ID")]
+    pim_client_id: Option<String>,
+    #[arg(long, env = "PIM_CLIENT_SECRET", hide_env_values = true)]
+    pim_client_secret: Option<String>,
+    #[arg(long, env = "PIM_USERNAME")]
+    pim_username: Option<String>,
+    #[arg(long, env = "PIM_PASSWORD", hide_env_values = true)]
+    pim_password: Option<String>,
+    /// Or the stack's PIM connection secret (its credentials; the URL is still --pim-url).
+    #[arg(long, env = "PIM_SECRET_ARN")]
+    pim_secret_arn: Option<String>,
+    /// The Event Platform management API.
+    #[arg(long, env = "EVENT_PLATFORM_API_URL", default_value = DEFAULT_BASE_URL)]
+    management_url: String,
+    /// The subscriber the relay's subscription belongs to.
+    #[arg(long, default_value = DEFAULT_SUBSCRIBER_NAME)]
+    subscriber_name: String,
+}
+
+impl PimArgs {
+    pub async fn client(&self) -> Result<EventPlatformClient, CliError> {
+        let given = |value: &Option<String>| value.clone();
+        let config = PimConfig::from_lookup(&|name: &str| match name {
+            PIM_URL => given(&self.pim_url),
+            PIM_CLIENT_ID => given(&self.pim_client_id),
+            PIM_CLIENT_SECRET => given(&self.pim_client_secret),
+            PIM_USERNAME => given(&self.pim_username),
+            PIM_PASSWORD => given(&self.pim_password),
+            PIM_SECRET_ARN => given(&self.pim_secret_arn),
+            _ => None,
+        })?
+        .ok_or(CliError::MissingFlag(
+            "the Event Platform commands",
+            "--pim-url (or PIM_URL) and the connection's credentials",
+        ))?;
+        let sdk = match &self.pim_secret_arn {
+            Some(_) => Some(sdk_config().await),
+            None => None,
+        };
+        let credentials = shared::assembly::pim::credentials(&config, sdk.as_ref()).await?;
+        Ok(EventPlatformClient::new(
+            &self.management_url,
+            &config.url,
+            &credentials,
+            ConnectionSettings::default(),
+        )?)
+    }
+
+    pub fn subscriber_name(&self) -> &str {
+        &self.subscriber_name
+    }
+}
+
+/// The deployment: where Akeneo delivers, and where the receiver reads its secrets.
+#[derive(Args, Clone)]
+pub struct StackArgs {
+    /// The Event Platform Request URL (the stack's output EventPlatformRequestUrl).
+    #[arg(long, env = "EVENT_PLATFORM_REQUEST_URL")]
+    request_url: Option<String>,
+    /// The signing secrets' Secrets Manager secret (the stack's output SigningSecretsArn).
+    #[arg(long, env = "SIGNING_SECRETS_ARN")]
+    secrets_arn: Option<String>,
+}
+
+impl StackArgs {
+    pub fn request_url(&self) -> Result<&str, CliError> {
+        self.request_url.as_deref().ok_or(CliError::MissingFlag(
+            "this command",
+            "--request-url (the stack's EventPlatformRequestUrl)",
+        ))
+    }
+
+    pub fn has_secrets_arn(&self) -> bool {
+        self.secrets_arn.is_some()
+    }
+
+    pub async fn secret(&self) -> Result<StackSecret, CliError> {
+        let arn = self.secrets_arn.clone().ok_or(CliError::MissingFlag(
+            "this command",
+            "--secrets-arn (the stack's SigningSecretsArn)",
+        ))?;
+        Ok(StackSecret {
+            source: SecretsManagerSource::new(&sdk_config().await, &arn),
+            arn,
+        })
+    }
+}
+
+/// The stack's signing secrets document in Secrets Manager.
+pub struct StackSecret {
+    source: SecretsManagerSource,
+    arn: String,
+}
+
+impl StackSecret {
+    pub async fn read(&self) -> Result<SecretDocument, CliError> {
+        let text = self.source.secret_string().await.map_err(|e| self.error(e))?;
+        SecretDocument::parse(&text).map_err(|e| self.error(e))
+    }
+
+    pub async fn write(&self, document: &SecretDocument) -> Result<(), CliError> {
+        self.source
+            .put_secret_string(&document.to_text())
+            .await
+            .map_err(|e| self.error(e))
+    }
+
+    fn error(&self, error: impl std::fmt::Display) -> CliError {
+        CliError::Secrets(self.arn.clone(), error.to_string())
+    }
+}
+
+/// The subscriber named `name`, if there is one.
+pub async fn find_subscriber(
+    client: &EventPlatformClient,
+    name: &str,
+) -> Result<Option<Subscriber>, CliError> {
+    let subscribers = client.subscribers(deadline()).await?;
+    Ok(subscribers.into_iter().find(|s| s.name == name))
+}
+
+/// The subscriber named `name`; an error saying to run `subscribe` when none.
+pub async fn subscriber(client: &EventPlatformClient, name: &str) -> Result<Subscriber, CliError> {
+    find_subscriber(client, name)
+        .await?
+        .ok_or_else(|| CliError::NoSubscriber(name.to_owned()))
+}
+
+/// The subscription with `id`, or the one that delivers to the stack's Request URL.
+pub async fn subscription(
+    client: &EventPlatformClient,
+    subscriber: &Subscriber,
+    id: Option<&str>,
+    stack: &StackArgs,
+) -> Result<Subscription, CliError> {
+    if let Some(id) = id {
+        return Ok(client.subscription(&subscriber.id, id, deadline()).await?);
+    }
+    let url = stack.request_url()?;
+    let all = client.subscriptions(&subscriber.id, deadline()).await?;
+    find_by_url(&all, url)
+        .cloned()
+        .ok_or_else(|| CliError::NoSubscription(url.to_owned()))
+}
+
+/// Prints `value` as JSON on one line.
+pub fn print_json(value: &impl serde::Serialize) {
+    match serde_json::to_string(value) {
+        Ok(text) => println!("{text}"),
+        Err(error) => eprintln!("akeneo-relay: cannot print the answer as JSON: {error}"),
+    }
+}

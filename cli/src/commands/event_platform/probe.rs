@@ -1,0 +1,60 @@
+//! Whether the receiver accepts a secret: it is sent an Event Platform
+//! request with no events (`[]`), signed with that secret alone. The receiver
+//! answers 200 and queues nothing; 401 means it does not hold the secret (yet).
+
+use std::time::Duration;
+
+use shared::core::signature::event_platform;
+use tokio::time::Instant;
+
+use crate::error::CliError;
+
+/// The receiver's answer to a request signed with `secret` alone.
+pub async fn status(http: &reqwest::Client, request_url: &str, secret: &str) -> Result<u16, CliError> {
+    let body: &[u8] = b"[]";
+    let mut request = http
+        .post(request_url)
+        .header("content-type", "application/cloudevents-batch+json")
+        .body(body);
+    for (name, value) in event_platform::headers(secret, None, body) {
+        request = request.header(name, value);
+    }
+    let response = request.send().await.map_err(|source| CliError::Unreachable {
+        url: request_url.to_owned(),
+        source,
+    })?;
+    Ok(response.status().as_u16())
+}
+
+/// Asks until the receiver accepts `secret`, for at most `within`. A 401 is
+/// asked again: every refused signature makes the receiver reload its
+/// secrets soon (at most every 30 s), and a Lambda has several instances.
+pub async fn until_accepted(
+    http: &reqwest::Client,
+    request_url: &str,
+    secret: &str,
+    within: Duration,
+) -> Result<(), CliError> {
+    let deadline = Instant::now() + within;
+    loop {
+        let status = status(http, request_url, secret).await?;
+        if status == 200 {
+            return Ok(());
+        }
+        if status != 401 || Instant::now() >= deadline {
+            return Err(CliError::ReceiverRefusedSecret {
+                url: request_url.to_owned(),
+                status,
+                waited: within,
+            });
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+pub fn http_client() -> Result<reqwest::Client, CliError> {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .map_err(CliError::HttpClient)
+}
