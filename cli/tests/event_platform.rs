@@ -9,6 +9,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+use shared::core::processor::probes::PROBE_LOG_LINE;
 use support::Serve;
 use support::event_platform_api::{CLIENT_ID, CLIENT_SECRET, EventPlatformApi, PASSWORD, USERNAME};
 
@@ -105,7 +106,17 @@ impl Deployment {
 
     /// `akeneo-relay <args>` with the PIM connection and the stack in its environment.
     fn relay(&self, args: &[&str]) -> Outcome {
-        let output = Command::new(env!("CARGO_BIN_EXE_akeneo-relay"))
+        self.run(args, true)
+    }
+
+    fn run(&self, args: &[&str], stack_flags: bool) -> Outcome {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_akeneo-relay"));
+        if stack_flags {
+            command
+                .env("EVENT_PLATFORM_REQUEST_URL", self.request_url())
+                .env("SIGNING_SECRETS_ARN", &self.secret.arn);
+        }
+        let output = command
             .args(args)
             .env("PIM_URL", &self.api.base)
             .env("PIM_CLIENT_ID", CLIENT_ID)
@@ -113,8 +124,6 @@ impl Deployment {
             .env("PIM_USERNAME", USERNAME)
             .env("PIM_PASSWORD", PASSWORD)
             .env("EVENT_PLATFORM_API_URL", self.api.management_url())
-            .env("EVENT_PLATFORM_REQUEST_URL", self.request_url())
-            .env("SIGNING_SECRETS_ARN", &self.secret.arn)
             .output()
             .expect("akeneo-relay runs");
         Outcome {
@@ -122,6 +131,11 @@ impl Deployment {
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
         }
+    }
+
+    /// `akeneo-relay <args>` with the PIM connection only: the stack comes from `--stack`.
+    fn relay_without_stack_flags(&self, args: &[&str]) -> Outcome {
+        self.run(args, false)
     }
 
     fn subscribe(&self) -> Outcome {
@@ -440,11 +454,12 @@ fn doctor_passes_against_a_healthy_local_serve() {
 
 #[test]
 fn doctor_checks_the_subscription_and_the_secrets_of_a_deployment() {
-    // GIVEN a subscribed deployment
+    // GIVEN a subscribed deployment known by its stack
     let deployment = Deployment::start();
     deployment.subscribe();
+    let stack = MotoStack::create(&deployment);
     // WHEN doctor checks it with the subscription
-    let healthy = deployment.relay(&["doctor", "--subscription"]);
+    let healthy = stack.doctor(&deployment, &["--subscription"]);
     // THEN every check passes
     assert_eq!(healthy.code, 0, "{healthy:?}");
     assert!(
@@ -453,7 +468,7 @@ fn doctor_checks_the_subscription_and_the_secrets_of_a_deployment() {
     );
     // WHEN the subscription is suspended and doctor runs again
     deployment.relay(&["subscriptions", "suspend"]);
-    let suspended = deployment.relay(&["doctor", "--subscription"]);
+    let suspended = stack.doctor(&deployment, &["--subscription"]);
     // THEN it fails, saying so and what to run
     assert_eq!(suspended.code, 1, "{suspended:?}");
     assert!(
@@ -485,5 +500,173 @@ fn doctor_fails_when_the_secret_is_wrong() {
     assert!(
         stdout.contains("FAIL  a signed test event is accepted and queued: 401"),
         "{stdout}"
+    );
+}
+
+/// A CloudFormation stack in moto whose outputs name `deployment`'s parts, as
+/// the template's do, and whose processor log group receives what `serve`'s
+/// processor logs about doctor probes (as Lambda ships a function's output).
+struct MotoStack {
+    name: String,
+    group: String,
+}
+
+impl MotoStack {
+    fn create(deployment: &Deployment) -> MotoStack {
+        let name = format!("relay-{}", uuid_like());
+        let group = format!("/aws/lambda/{name}-processor");
+        let template = json!({
+            "Resources": {"ProcessorLogGroup": {"Type": "AWS::Logs::LogGroup", "Properties": {"LogGroupName": group}}},
+            "Outputs": {
+                "EventPlatformRequestUrl": {"Value": deployment.request_url()},
+                "SigningSecretsArn": {"Value": deployment.secret.arn},
+                "ProcessorLogGroupName": {"Value": {"Ref": "ProcessorLogGroup"}},
+            },
+        });
+        let runtime = &deployment.secret.runtime;
+        let sdk = runtime.block_on(shared::adapters::aws::sdk_config());
+        runtime
+            .block_on(
+                aws_sdk_cloudformation::Client::new(&sdk)
+                    .create_stack()
+                    .stack_name(&name)
+                    .template_body(template.to_string())
+                    .send(),
+            )
+            .expect("moto creates the stack");
+        MotoStack { name, group }
+    }
+
+    /// `doctor --stack <this one> <args>` while the processor's lines are shipped.
+    fn doctor(&self, deployment: &Deployment, args: &[&str]) -> Outcome {
+        let shipping = std::sync::atomic::AtomicBool::new(true);
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                while shipping.load(std::sync::atomic::Ordering::Relaxed) {
+                    self.ship_probe_lines(deployment);
+                    std::thread::sleep(Duration::from_millis(300));
+                }
+            });
+            let mut all = vec!["doctor", "--stack", &self.name, "--within", "20"];
+            all.extend_from_slice(args);
+            let outcome = deployment.relay_without_stack_flags(&all);
+            shipping.store(false, std::sync::atomic::Ordering::Relaxed);
+            outcome
+        })
+    }
+
+    /// Copies the processor's probe lines from `serve`'s output to the log group.
+    fn ship_probe_lines(&self, deployment: &Deployment) {
+        let runtime = &deployment.secret.runtime;
+        let logs =
+            aws_sdk_cloudwatchlogs::Client::new(&runtime.block_on(shared::adapters::aws::sdk_config()));
+        let stream = "2026/12/02/[$LATEST]probe";
+        let _ = runtime.block_on(
+            logs.create_log_stream()
+                .log_group_name(&self.group)
+                .log_stream_name(stream)
+                .send(),
+        );
+        for line in deployment
+            .serve
+            .output()
+            .lines()
+            .filter(|l| l.contains(PROBE_LOG_LINE))
+        {
+            let event = aws_sdk_cloudwatchlogs::types::InputLogEvent::builder()
+                .timestamp(
+                    std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map_or(0, |d| d.as_millis() as i64),
+                )
+                .message(line)
+                .build()
+                .expect("event");
+            runtime
+                .block_on(
+                    logs.put_log_events()
+                        .log_group_name(&self.group)
+                        .log_stream_name(stream)
+                        .log_events(event)
+                        .send(),
+                )
+                .expect("moto takes the line");
+        }
+    }
+}
+
+#[test]
+fn doctor_finds_a_deployment_by_its_stack_and_its_test_event_in_the_processor_logs() {
+    // GIVEN a deployment known by its stack's name, whose processor's lines reach its log group
+    let deployment = Deployment::start();
+    let stack = MotoStack::create(&deployment);
+    // WHEN doctor is given only the stack's name
+    let outcome = stack.doctor(&deployment, &[]);
+    // THEN it checks the stack's URL and secrets, and finds its test event in the processor's log group
+    assert_eq!(outcome.code, 0, "{outcome:?}");
+    assert!(
+        outcome
+            .stdout
+            .contains(&format!("checking {}", deployment.request_url())),
+        "{outcome:?}"
+    );
+    assert!(
+        outcome
+            .stdout
+            .contains("ok    the test event reaches the processor"),
+        "{outcome:?}"
+    );
+    assert!(
+        outcome
+            .stdout
+            .contains("ok    the receiver accepts the stack's Event Platform secret #1"),
+        "{outcome:?}"
+    );
+}
+
+#[test]
+fn doctor_fails_when_the_test_event_never_reaches_the_processor_logs() {
+    // GIVEN a deployment known by its stack, whose processor logs nothing to its log group
+    let deployment = Deployment::start();
+    let stack = MotoStack::create(&deployment);
+    // WHEN doctor checks it
+    let output = Command::new(env!("CARGO_BIN_EXE_akeneo-relay"))
+        .args(["doctor", "--stack", &stack.name, "--within", "2"])
+        .output()
+        .expect("doctor runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    // THEN that check fails and the exit code says so
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("FAIL  the test event reaches the processor"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn doctor_fails_when_akeneo_was_refused_for_its_signature_in_the_last_hour() {
+    // GIVEN a subscribed deployment whose delivery log shows a 401 a minute ago
+    let deployment = Deployment::start();
+    deployment.subscribe();
+    let stack = MotoStack::create(&deployment);
+    let subscription = deployment.api.subscriptions()[0]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let a_minute_ago = time::OffsetDateTime::now_utc() - time::Duration::minutes(1);
+    deployment.api.add_log(
+        json!({"log_type": "error", "operation": "failed_to_deliver_event", "subscription_id": subscription,
+        "timestamp": a_minute_ago.format(&time::format_description::well_known::Rfc3339).expect("time"),
+        "error_reason": "destination_error", "error_code": 401}),
+    );
+    // WHEN doctor checks it with the subscription
+    let outcome = stack.doctor(&deployment, &["--subscription"]);
+    // THEN the secrets check fails, saying what the 401s mean
+    assert_eq!(outcome.code, 1, "{outcome:?}");
+    assert!(
+        outcome
+            .stdout
+            .contains("signs with a secret the receiver does not hold"),
+        "{outcome:?}"
     );
 }

@@ -12,12 +12,14 @@
 //!    the only sign that it signs with another one).
 
 use std::process::ExitCode;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use clap::Args;
 use serde_json::json;
 use shared::adapters::akeneo::LogQuery;
-use shared::core::processor::probes::PROBE_EVENT_TYPE;
+use shared::adapters::aws::deployment::log_line_exists;
+use shared::adapters::aws::sdk_config;
+use shared::core::processor::probes::{PROBE_EVENT_TYPE, PROBE_LOG_LINE};
 use shared::core::receiver::secrets::EVENT_PLATFORM_KEY;
 use shared::core::signature::event_platform;
 use shared::edges::local_http::PROBES_PATH;
@@ -34,7 +36,11 @@ pub struct DoctorArgs {
     /// The Events API Request URL, checked too when given.
     #[arg(long, env = "EVENTS_API_REQUEST_URL")]
     events_api_url: Option<String>,
-    /// The local `serve` on this port, when no --request-url is given.
+    /// The processor's log group, where a deployment's processor logs the
+    /// test event (the stack's output ProcessorLogGroupName).
+    #[arg(long)]
+    processor_log_group: Option<String>,
+    /// The local `serve` on this port, when no stack or --request-url is given.
     #[arg(long, default_value_t = DEFAULT_PORT)]
     port: u16,
     /// The Event Platform secret to sign the test event with; default: the
@@ -72,15 +78,17 @@ impl Report {
 
 pub async fn run(args: DoctorArgs) -> Result<ExitCode, CliError> {
     let http = probe::http_client()?;
-    let local = args.stack.request_url().is_err();
-    let request_url = match args.stack.request_url() {
+    let stack = args.stack.resolve().await?;
+    let local = stack.request_url().is_err();
+    let request_url = match stack.request_url() {
         Ok(url) => url.trim_end_matches('/').to_owned(),
         Err(_) => format!("http://127.0.0.1:{}/event-platform", args.port),
     };
     let mut report = Report { failed: 0 };
     println!("checking {request_url}");
 
-    for url in std::iter::once(request_url.as_str()).chain(args.events_api_url.as_deref()) {
+    let events_api_url = args.events_api_url.clone().or(stack.events_api_url.clone());
+    for url in std::iter::once(request_url.as_str()).chain(events_api_url.as_deref()) {
         match http.head(url).send().await {
             Ok(answer) if answer.status().as_u16() == 200 => {
                 report.ok(&format!("{url} answers HEAD with 200"))
@@ -93,12 +101,23 @@ pub async fn run(args: DoctorArgs) -> Result<ExitCode, CliError> {
         }
     }
 
-    let stack_secrets = match (&args.stack_secrets_wanted(), local) {
-        (true, _) => match args.stack.secret().await {
+    let stack_secrets = if stack.has_secrets_arn() {
+        match stack.secret().await {
             Ok(secret) => Some(secret.read().await.map(|d| d.list(EVENT_PLATFORM_KEY))),
             Err(error) => Some(Err(error)),
-        },
-        (false, _) => None,
+        }
+    } else {
+        None
+    };
+    let seen_by = match (
+        local,
+        args.processor_log_group
+            .clone()
+            .or(stack.processor_log_group.clone()),
+    ) {
+        (true, _) => Processor::Local(args.port),
+        (false, Some(group)) => Processor::LogGroup(group),
+        (false, None) => Processor::Unknown,
     };
     let secret = match (&args.secret, &stack_secrets) {
         (Some(given), _) => Some(given.clone()),
@@ -107,18 +126,7 @@ pub async fn run(args: DoctorArgs) -> Result<ExitCode, CliError> {
         _ => None,
     };
     match secret {
-        Some(secret) => {
-            test_event(
-                &http,
-                &request_url,
-                &secret,
-                local,
-                args.port,
-                args.within,
-                &mut report,
-            )
-            .await
-        }
+        Some(secret) => test_event(&http, &request_url, &secret, &seen_by, args.within, &mut report).await,
         None => report.fail(
             "a signed test event reaches the processor",
             "no secret to sign it with (--secret, or --secrets-arn with the stack's secret)",
@@ -165,9 +173,46 @@ pub async fn run(args: DoctorArgs) -> Result<ExitCode, CliError> {
     }
 }
 
-impl DoctorArgs {
-    fn stack_secrets_wanted(&self) -> bool {
-        self.stack.has_secrets_arn()
+/// Where the processor says it saw the test event.
+enum Processor {
+    /// `serve` on this port answers on its admin route.
+    Local(u16),
+    /// A deployment's processor logs it to this log group.
+    LogGroup(String),
+    Unknown,
+}
+
+impl Processor {
+    /// `Ok(true)` once seen; `Ok(false)` while not yet.
+    async fn has_seen(
+        &self,
+        http: &reqwest::Client,
+        id: &str,
+        since: SystemTime,
+        token: Option<&str>,
+    ) -> Result<bool, String> {
+        match self {
+            Processor::Local(port) => {
+                let url = format!("http://127.0.0.1:{port}{PROBES_PATH}{id}");
+                let answer = http
+                    .get(&url)
+                    .bearer_auth(token.unwrap_or_default())
+                    .send()
+                    .await
+                    .map_err(|e| e.to_string())?;
+                match answer.status().as_u16() {
+                    200 => Ok(true),
+                    404 => Ok(false),
+                    status => Err(format!("serve answered {status}")),
+                }
+            }
+            Processor::LogGroup(group) => {
+                log_line_exists(&sdk_config().await, group, since, &[PROBE_LOG_LINE, id])
+                    .await
+                    .map_err(|e| e.to_string())
+            }
+            Processor::Unknown => Err("no processor log group (--stack or --processor-log-group)".into()),
+        }
     }
 }
 
@@ -176,13 +221,13 @@ async fn test_event(
     http: &reqwest::Client,
     request_url: &str,
     secret: &str,
-    local: bool,
-    port: u16,
+    seen_by: &Processor,
     within: u64,
     report: &mut Report,
 ) {
     let what = "a signed test event is accepted and queued";
     let id = uuid::Uuid::new_v4().to_string();
+    let sent_at = SystemTime::now() - Duration::from_secs(60);
     let now = time::OffsetDateTime::now_utc()
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default();
@@ -216,35 +261,26 @@ async fn test_event(
         Err(error) => return report.fail(what, error),
     }
     let what = "the test event reaches the processor";
-    if !local {
-        report.note(&format!(
-            "{what}: look for \"doctor probe reached the processor\" with event_id {id} in the processor's log group"
-        ));
-        return;
-    }
-    let token = match crate::redrive_token::read(port) {
-        Ok(token) => token,
-        Err(error) => return report.fail(what, error),
+    let token = match seen_by {
+        Processor::Local(port) => match crate::redrive_token::read(*port) {
+            Ok(token) => Some(token),
+            Err(error) => return report.fail(what, error),
+        },
+        _ => None,
     };
-    let url = format!("http://127.0.0.1:{port}{PROBES_PATH}{id}");
     let deadline = Instant::now() + Duration::from_secs(within);
     loop {
-        match http
-            .get(&url)
-            .bearer_auth(&token)
-            .send()
-            .await
-            .map(|a| a.status().as_u16())
-        {
-            Ok(200) => return report.ok(what),
-            Ok(404) if Instant::now() < deadline => tokio::time::sleep(Duration::from_millis(200)).await,
-            Ok(404) => {
+        match seen_by.has_seen(http, &id, sent_at, token.as_deref()).await {
+            Ok(true) => return report.ok(what),
+            Ok(false) if Instant::now() < deadline => tokio::time::sleep(Duration::from_millis(500)).await,
+            Ok(false) => {
                 return report.fail(
                     what,
-                    format!("not seen within {within} s (is the queue backed up?)"),
+                    format!(
+                        "event {id} not seen within {within} s (a backed-up queue? its dead-letter queue?)"
+                    ),
                 );
             }
-            Ok(status) => return report.fail(what, format!("serve answered {status}")),
             Err(error) => return report.fail(what, error),
         }
     }

@@ -15,6 +15,10 @@ use std::time::Duration;
 use clap::Args;
 use shared::adapters::akeneo::event_platform::DEFAULT_BASE_URL;
 use shared::adapters::akeneo::{ConnectionSettings, EventPlatformClient};
+use shared::adapters::aws::deployment::{
+    EVENT_PLATFORM_REQUEST_URL, EVENTS_API_REQUEST_URL, PROCESSOR_LOG_GROUP, SIGNING_SECRETS_ARN,
+    StackOutputs,
+};
 use shared::adapters::aws::sdk_config;
 use shared::adapters::aws::secrets_manager::SecretsManagerSource;
 use shared::config::{
@@ -95,9 +99,13 @@ impl PimArgs {
     }
 }
 
-/// The deployment: where Akeneo delivers, and where the receiver reads its secrets.
+/// The deployment: where Akeneo delivers, and where the receiver reads its
+/// secrets: from the stack's outputs, or given one by one (which wins).
 #[derive(Args, Clone)]
 pub struct StackArgs {
+    /// The deployed stack's name (its outputs give the rest).
+    #[arg(long, env = "AKENEO_RELAY_STACK")]
+    stack: Option<String>,
     /// The Event Platform Request URL (the stack's output EventPlatformRequestUrl).
     #[arg(long, env = "EVENT_PLATFORM_REQUEST_URL")]
     request_url: Option<String>,
@@ -107,10 +115,39 @@ pub struct StackArgs {
 }
 
 impl StackArgs {
+    pub async fn resolve(&self) -> Result<Stack, CliError> {
+        let mut stack = Stack {
+            request_url: self.request_url.clone(),
+            secrets_arn: self.secrets_arn.clone(),
+            events_api_url: None,
+            processor_log_group: None,
+        };
+        if let Some(name) = &self.stack {
+            let outputs = StackOutputs::read(&sdk_config().await, name).await?;
+            let output = |key| outputs.get(key).map(str::to_owned);
+            stack.request_url = stack.request_url.or(Some(output(EVENT_PLATFORM_REQUEST_URL)?));
+            stack.secrets_arn = stack.secrets_arn.or(Some(output(SIGNING_SECRETS_ARN)?));
+            stack.events_api_url = output(EVENTS_API_REQUEST_URL).ok();
+            stack.processor_log_group = output(PROCESSOR_LOG_GROUP).ok();
+        }
+        Ok(stack)
+    }
+}
+
+/// A deployment, resolved.
+#[derive(Clone)]
+pub struct Stack {
+    request_url: Option<String>,
+    secrets_arn: Option<String>,
+    pub events_api_url: Option<String>,
+    pub processor_log_group: Option<String>,
+}
+
+impl Stack {
     pub fn request_url(&self) -> Result<&str, CliError> {
         self.request_url.as_deref().ok_or(CliError::MissingFlag(
             "this command",
-            "--request-url (the stack's EventPlatformRequestUrl)",
+            "--stack, or --request-url (the stack's EventPlatformRequestUrl)",
         ))
     }
 
@@ -121,7 +158,7 @@ impl StackArgs {
     pub async fn secret(&self) -> Result<StackSecret, CliError> {
         let arn = self.secrets_arn.clone().ok_or(CliError::MissingFlag(
             "this command",
-            "--secrets-arn (the stack's SigningSecretsArn)",
+            "--stack, or --secrets-arn (the stack's SigningSecretsArn)",
         ))?;
         Ok(StackSecret {
             source: SecretsManagerSource::new(&sdk_config().await, &arn),
@@ -175,7 +212,7 @@ pub async fn subscription(
     client: &EventPlatformClient,
     subscriber: &Subscriber,
     id: Option<&str>,
-    stack: &StackArgs,
+    stack: &Stack,
 ) -> Result<Subscription, CliError> {
     if let Some(id) = id {
         return Ok(client.subscription(&subscriber.id, id, deadline()).await?);

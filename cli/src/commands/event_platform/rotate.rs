@@ -49,10 +49,11 @@ pub async fn run(args: RotateArgs) -> Result<ExitCode, CliError> {
         return Ok(ExitCode::SUCCESS);
     }
     let client = args.pim.client().await?;
+    let stack = args.stack.resolve().await?;
     let subscriber = subscriber(&client, args.pim.subscriber_name()).await?;
-    let current = subscription(&client, &subscriber, None, &args.stack).await?;
-    let url = args.stack.request_url()?.to_owned();
-    let stack_secret = args.stack.secret().await?;
+    let current = subscription(&client, &subscriber, None, &stack).await?;
+    let url = stack.request_url()?.to_owned();
+    let stack_secret = stack.secret().await?;
     let http = probe::http_client()?;
     let wait = Duration::from_secs(args.receiver_wait);
 

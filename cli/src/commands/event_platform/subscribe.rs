@@ -46,10 +46,11 @@ pub struct SubscribeArgs {
 
 pub async fn run(args: SubscribeArgs) -> Result<std::process::ExitCode, CliError> {
     let client = args.pim.client().await?;
-    let request_url = args.stack.request_url()?.trim_end_matches('/').to_owned();
+    let stack = args.stack.resolve().await?;
+    let request_url = stack.request_url()?.trim_end_matches('/').to_owned();
     let notifications =
         notification_url(&request_url).ok_or_else(|| CliError::NotEventPlatformUrl(request_url.clone()))?;
-    let stack_secret = args.stack.secret().await?;
+    let stack_secret = stack.secret().await?;
     let http = probe::http_client()?;
     let wait = Duration::from_secs(args.receiver_wait);
     let mut done: Vec<String> = Vec::new();

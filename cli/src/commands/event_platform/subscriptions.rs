@@ -37,6 +37,7 @@ enum Action {
 
 pub async fn run(args: SubscriptionsArgs) -> Result<ExitCode, CliError> {
     let client = args.pim.client().await?;
+    let stack = args.stack.resolve().await?;
     let subscriber = subscriber(&client, args.pim.subscriber_name()).await?;
     let pick = |id: &Option<String>| id.clone();
     match &args.action {
@@ -60,7 +61,7 @@ pub async fn run(args: SubscriptionsArgs) -> Result<ExitCode, CliError> {
             }
         }
         Action::Show { id } => {
-            let s = subscription(&client, &subscriber, pick(id).as_deref(), &args.stack).await?;
+            let s = subscription(&client, &subscriber, pick(id).as_deref(), &stack).await?;
             if args.json {
                 print_json(&s);
             } else {
@@ -89,7 +90,7 @@ pub async fn run(args: SubscriptionsArgs) -> Result<ExitCode, CliError> {
             }
         }
         Action::Suspend { id } | Action::Resume { id } | Action::Delete { id } => {
-            let s = subscription(&client, &subscriber, pick(id).as_deref(), &args.stack).await?;
+            let s = subscription(&client, &subscriber, pick(id).as_deref(), &stack).await?;
             let done = match &args.action {
                 Action::Suspend { .. } => {
                     client.suspend(&subscriber.id, &s.id, deadline()).await?;

@@ -12,6 +12,9 @@ use super::batch::{Batch, Verdict};
 /// The doctor's event type: not Akeneo's namespace, so no PIM event is taken for it.
 pub const PROBE_EVENT_TYPE: &str = "com.akeneo-event-relay.doctor.probe";
 
+/// The processor's log message for a probe (doctor looks for it in a deployment's logs).
+pub const PROBE_LOG_LINE: &str = "doctor probe reached the processor";
+
 /// Called with each probe's event id.
 pub type ProbeRecorder = Arc<dyn Fn(&str) + Send + Sync>;
 
