@@ -620,7 +620,7 @@ fn outputs_give_both_request_urls_the_queues_and_the_dashboard() {
         Some(("Ref".into(), "DeadLetterQueue".into()))
     );
     // The CLI (subscribe, rotate-secret, doctor) finds the deployment by these names.
-    use shared::adapters::aws::deployment::{PROCESSOR_LOG_GROUP, SIGNING_SECRETS_ARN};
+    use shared::config::stack_outputs::{PROCESSOR_LOG_GROUP, SIGNING_SECRETS_ARN};
     assert_eq!(
         intrinsic(&outputs[SIGNING_SECRETS_ARN]["Value"]),
         Some(("Ref".into(), "AkeneoSigningSecrets".into()))

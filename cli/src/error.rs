@@ -34,7 +34,7 @@ pub enum CliError {
     #[error("Event Platform: {0}")]
     Management(#[from] shared::adapters::akeneo::ManagementError),
     #[error(transparent)]
-    Deployment(#[from] shared::adapters::aws::deployment::DeploymentError),
+    Deployment(#[from] crate::deployment::DeploymentError),
     #[error("no Event Platform subscriber named {0:?}; `akeneo-relay subscribe` creates it")]
     NoSubscriber(String),
     #[error("no Event Platform subscription delivers to {0}; `akeneo-relay subscribe` creates it")]

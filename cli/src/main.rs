@@ -2,6 +2,7 @@
 //! (or against a deployment), and move dead letters back to the queue.
 
 mod commands;
+mod deployment;
 mod error;
 mod redrive_token;
 mod samples;

@@ -5,6 +5,7 @@ mod payloads;
 mod pim;
 mod processor;
 mod receiver;
+pub mod stack_outputs;
 
 pub use payloads::*;
 pub use pim::*;

@@ -14,10 +14,10 @@
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime};
 
+use crate::deployment::log_line_exists;
 use clap::Args;
 use serde_json::json;
 use shared::adapters::akeneo::LogQuery;
-use shared::adapters::aws::deployment::log_line_exists;
 use shared::adapters::aws::sdk_config;
 use shared::core::processor::probes::{PROBE_EVENT_TYPE, PROBE_LOG_LINE};
 use shared::core::receiver::secrets::EVENT_PLATFORM_KEY;

@@ -12,13 +12,13 @@ pub mod subscriptions;
 
 use std::time::Duration;
 
-use clap::Args;
-use shared::adapters::akeneo::event_platform::DEFAULT_BASE_URL;
-use shared::adapters::akeneo::{ConnectionSettings, EventPlatformClient};
-use shared::adapters::aws::deployment::{
+use crate::deployment::{
     EVENT_PLATFORM_REQUEST_URL, EVENTS_API_REQUEST_URL, PROCESSOR_LOG_GROUP, SIGNING_SECRETS_ARN,
     StackOutputs,
 };
+use clap::Args;
+use shared::adapters::akeneo::event_platform::DEFAULT_BASE_URL;
+use shared::adapters::akeneo::{ConnectionSettings, EventPlatformClient};
 use shared::adapters::aws::sdk_config;
 use shared::adapters::aws::secrets_manager::SecretsManagerSource;
 use shared::config::{

@@ -52,6 +52,49 @@ pub async fn until_accepted(
     }
 }
 
+/// Asks until the receiver's notification route accepts a notification
+/// signed with `secret` (of a type the relay does not know: it is logged and
+/// accepted), for at most `within`.
+pub async fn until_notification_accepted(
+    http: &reqwest::Client,
+    notification_url: &str,
+    secret: &str,
+    within: Duration,
+) -> Result<(), CliError> {
+    let body = br#"{"notification_type":"akeneo-relay.probe"}"#;
+    let deadline = Instant::now() + within;
+    loop {
+        let mut request = http
+            .post(notification_url)
+            .header("content-type", "application/json");
+        for (name, value) in event_platform::headers(secret, None, body) {
+            request = request.header(name, value);
+        }
+        let status = request
+            .body(&body[..])
+            .send()
+            .await
+            .map_err(|source| CliError::Unreachable {
+                url: notification_url.to_owned(),
+                source,
+            })?
+            .status()
+            .as_u16();
+        if status == 200 {
+            return Ok(());
+        }
+        // 404: the route has no secret yet; 401: not this one yet.
+        if !matches!(status, 401 | 404) || Instant::now() >= deadline {
+            return Err(CliError::ReceiverRefusedSecret {
+                url: notification_url.to_owned(),
+                status,
+                waited: within,
+            });
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
 pub fn http_client() -> Result<reqwest::Client, CliError> {
     reqwest::Client::builder()
         .timeout(Duration::from_secs(10))

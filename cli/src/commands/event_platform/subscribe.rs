@@ -70,6 +70,8 @@ pub async fn run(args: SubscribeArgs) -> Result<std::process::ExitCode, CliError
                     made
                 }
             };
+            probe::until_notification_accepted(&http, &notifications, &notification_secret, wait).await?;
+            done.push("the receiver accepts the notification secret".into());
             let mut contact = json!({
                 "notification_channels": ["email", "webhook"],
                 "notification_webhook_url": notifications,

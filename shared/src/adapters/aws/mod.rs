@@ -1,10 +1,7 @@
 //! The AWS adapters: SDK configuration, SQS behind the queue ports, S3 behind
 //! the payload store port, Secrets Manager behind the secret source port,
-//! DynamoDB behind the idempotency store port, the dead-letter redrive, and
-//! (feature `deployment`, for the CLI) a stack's outputs and logs.
+//! DynamoDB behind the idempotency store port, and the dead-letter redrive.
 
-#[cfg(feature = "deployment")]
-pub mod deployment;
 pub mod dynamodb;
 pub mod redrive;
 pub mod s3;

@@ -18,6 +18,8 @@ impl<Q: QueueSender> Receiver<Q> {
         let route = Some(Protocol::EventPlatform);
         let secrets = self.secrets.current();
         if secrets.notifications.is_empty() {
+            // `subscribe` may just have added the secret: look again soon.
+            self.secrets.signature_mismatched();
             return rejected(route, Rejection::NotificationsNotConfigured, 0);
         }
         match *method {
@@ -39,6 +41,9 @@ impl<Q: QueueSender> Receiver<Q> {
         let notification = match read {
             Ok(notification) => notification,
             Err(NotificationError::Unauthorized(error)) => {
+                if matches!(error, crate::core::signature::SignatureError::Mismatch) {
+                    self.secrets.signature_mismatched();
+                }
                 self.count(
                     Protocol::EventPlatform,
                     None,

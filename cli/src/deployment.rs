@@ -1,19 +1,18 @@
-//! What the CLI reads of a deployed stack (feature `deployment`): its outputs
-//! (CloudFormation `DescribeStacks`) and its processor's log lines
-//! (CloudWatch Logs `FilterLogEvents`), for `subscribe`, `rotate-secret` and
-//! `doctor`. Not in the Lambdas.
+//! The CLI's adapter to a deployed stack: its outputs (CloudFormation
+//! `DescribeStacks`) and its processor's log lines (CloudWatch Logs
+//! `FilterLogEvents`), for `subscribe`, `rotate-secret` and `doctor`. It lives
+//! in the CLI crate, not in `shared`, so that the Lambdas' release build never
+//! compiles these two SDKs (a `shared` feature would be unified into it).
 
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime};
 
-use aws_config::SdkConfig;
 use aws_sdk_cloudformation::error::DisplayErrorContext;
+use shared::adapters::aws::SdkConfig;
 
-/// The outputs the commands read (template.yaml, `Outputs`).
-pub const EVENT_PLATFORM_REQUEST_URL: &str = "EventPlatformRequestUrl";
-pub const EVENTS_API_REQUEST_URL: &str = "EventsApiRequestUrl";
-pub const SIGNING_SECRETS_ARN: &str = "SigningSecretsArn";
-pub const PROCESSOR_LOG_GROUP: &str = "ProcessorLogGroupName";
+pub use shared::config::stack_outputs::{
+    EVENT_PLATFORM_REQUEST_URL, EVENTS_API_REQUEST_URL, PROCESSOR_LOG_GROUP, SIGNING_SECRETS_ARN,
+};
 
 const CALL_TIMEOUT: Duration = Duration::from_secs(10);
 
