@@ -119,29 +119,55 @@ def make_certificates(folder):
     return paths
 
 
-def start_tls_terminator(paths, upstream_port):
-    """Accepts TLS on a free port and pipes the plaintext to moto."""
+def start_tls_terminator(paths, upstream_port, keep_alive=True):
+    """Accepts TLS on a free port and forwards each request to moto.
+
+    moto answers every request with `Connection: close`; SQS keeps connections
+    open, so a warm Lambda reuses its connection and pays the TLS handshake
+    only on a cold start (or after an idle gap). With `keep_alive` the
+    terminator plays SQS: it keeps the client connection open and opens a new
+    upstream connection per request. Without it, every request pays a new TCP
+    and TLS handshake, which is what a function sees after its connection
+    was closed while it was idle.
+    """
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(paths["cert"], paths["key"])
     port = free_port()
 
-    async def pipe(reader, writer):
-        try:
-            while data := await reader.read(65536):
-                writer.write(data)
-                await writer.drain()
-        except (ConnectionError, asyncio.IncompleteReadError):
-            pass
-        finally:
-            writer.close()
+    async def read_message(reader):
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = 0
+        for line in head.split(b"\r\n")[1:]:
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value.strip())
+        body = await reader.readexactly(length) if length else b""
+        return head, body
+
+    async def exchange(head, body):
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", upstream_port)
+        up_writer.write(head + body)
+        await up_writer.drain()
+        answer = await up_reader.read()
+        up_writer.close()
+        head, _, rest = answer.partition(b"\r\n\r\n")
+        lines = [l for l in head.split(b"\r\n") if not l.lower().startswith((b"connection:", b"content-length:"))]
+        lines.append(b"Content-Length: " + str(len(rest)).encode())
+        lines.append(b"Connection: " + (b"keep-alive" if keep_alive else b"close"))
+        return b"\r\n".join(lines) + b"\r\n\r\n" + rest
 
     async def handle(client_reader, client_writer):
         try:
-            up_reader, up_writer = await asyncio.open_connection("127.0.0.1", upstream_port)
-        except OSError:
+            while True:
+                head, body = await read_message(client_reader)
+                client_writer.write(await exchange(head, body))
+                await client_writer.drain()
+                if not keep_alive:
+                    break
+        except (ConnectionError, OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError):
+            pass
+        finally:
             client_writer.close()
-            return
-        await asyncio.gather(pipe(client_reader, up_writer), pipe(up_reader, client_writer))
 
     def run():
         loop = asyncio.new_event_loop()
@@ -441,7 +467,8 @@ def run_function(binary, memory, scenario, warm, env_base, log_path, perf=None):
     env = lambda_environment(memory, runtime.port, *env_base)
     command = [binary]
     if perf:
-        command = ["perf", "record", "-g", "-F", "4999", "-o", perf, "--"] + command
+        # DWARF call graphs: the release build keeps no frame pointers.
+        command = ["perf", "record", "--call-graph", "dwarf,32768", "-F", "999", "-o", perf, "--"] + command
     started = time.monotonic()
     with open(log_path, "ab") as log:
         process = subprocess.Popen(command, env=env, stdout=log, stderr=log, preexec_fn=quota.enter)
@@ -515,6 +542,14 @@ def main():
     parser.add_argument("--moto-python", default=sys.executable)
     parser.add_argument("--perf", help="record a perf profile of one warm run into this file")
     parser.add_argument("--json", help="also write every figure to this file")
+    parser.add_argument(
+        "--sqs-connections",
+        choices=["keep-alive", "close"],
+        default="close",
+        help="close: a new TLS handshake per request (moto's own behaviour, reliable); keep-alive: the "
+        "connection stays open as SQS keeps it (steady traffic), but moto falls behind on the "
+        "10-event scenario after a few hundred requests (see BENCHMARKS.md)",
+    )
     args = parser.parse_args()
 
     import boto3
@@ -530,7 +565,7 @@ def main():
     try:
         wait_for_port(moto_port)
         certificates = make_certificates(workdir)
-        tls_port = start_tls_terminator(certificates, moto_port)
+        tls_port = start_tls_terminator(certificates, moto_port, args.sqs_connections == "keep-alive")
         sqs = boto3.client(
             "sqs",
             endpoint_url=f"http://127.0.0.1:{moto_port}",
@@ -553,6 +588,10 @@ def main():
             for scenario in args.scenarios.split(","):
                 for label, binary in builds:
                     print(f"running {label} at {memory} MB: {SCENARIOS[scenario][0]}", file=sys.stderr)
+                    # A fresh queue per configuration: moto slows down as a queue
+                    # fills, which would charge later configurations for earlier ones.
+                    fresh = sqs.create_queue(QueueName=f"bench-events-{len(results)}")["QueueUrl"]
+                    env_base = (env_base[0], env_base[1], fresh)
                     runs = [
                         run_function(binary, memory, scenario, args.warm if i == 0 else 0, env_base, log_path)
                         for i in range(args.cold)
@@ -587,7 +626,7 @@ def main():
 def print_table(results, args):
     print(
         f"\nwarm: {args.warm} requests after one cold start; cold: median of {args.cold} starts; "
-        "CPU: median per warm request, all threads"
+        f"CPU: median per warm request, all threads; SQS connections: {args.sqs_connections}"
     )
     header = (
         f"{'build':8} {'memory':6} {'scenario':28} {'init ms':>8} {'first ms':>9} {'cold ms':>8} "

@@ -302,4 +302,44 @@ mod tests {
         assert_eq!(declared["Dimensions"], serde_json::json!([[]]));
         assert!(suspended_record(&NotificationKind::from_type("subscription.renamed")).is_none());
     }
+
+    /// A source that answers the notification secret `subscribe` just stored.
+    struct Stored;
+
+    impl crate::ports::secrets::SecretSource for Stored {
+        fn load(
+            &self,
+        ) -> futures::future::BoxFuture<'_, Result<RouteSecrets, crate::ports::secrets::SecretSourceError>>
+        {
+            Box::pin(async {
+                Ok(RouteSecrets {
+                    event_platform: Secrets::new(["events-secret"]),
+                    notifications: Secrets::new([SECRET]),
+                    ..RouteSecrets::default()
+                })
+            })
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_notification_route_without_a_secret_looks_again_soon() {
+        // GIVEN a receiver loaded before `subscribe` stored the notification secret, 31 s ago
+        let initial = RouteSecrets {
+            event_platform: Secrets::new(["events-secret"]),
+            ..RouteSecrets::default()
+        };
+        let store = SecretStore::reloading(initial, Arc::new(Stored), std::time::Duration::from_secs(300));
+        let receiver = Receiver::new(MemoryQueue::new(Behaviour::Accept), store, 300);
+        tokio::time::sleep(std::time::Duration::from_secs(31)).await;
+        let body = notification("subscription.resumed");
+        // WHEN a notification is answered 404 (Akeneo falls back to email for it)
+        let first = receiver.notification(&Method::POST, &signed_with(SECRET, &body), &body);
+        tokio::task::yield_now().await;
+        // THEN the secrets were reloaded, and the next notification is accepted
+        let retried = receiver.notification(&Method::POST, &signed_with(SECRET, &body), &body);
+        assert_eq!(
+            (first.reply.status, retried.reply.status),
+            (StatusCode::NOT_FOUND, StatusCode::OK)
+        );
+    }
 }
