@@ -2,6 +2,7 @@
 //! [`CliError`].
 
 mod event_platform;
+mod pim_args;
 mod redrive;
 mod send;
 mod serve;

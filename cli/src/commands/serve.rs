@@ -14,10 +14,7 @@ use shared::adapters::aws::secrets_manager::SecretsManagerSource;
 use shared::adapters::aws::sqs::SqsQueue;
 use shared::adapters::embedded::{EmbeddedIdempotencyStore, EmbeddedPayloadStore, EmbeddedQueue};
 use shared::adapters::logging_handler::LoggingHandler;
-use shared::config::{
-    PIM_CLIENT_ID, PIM_CLIENT_SECRET, PIM_MAX_CONCURRENT_CALLS, PIM_PASSWORD, PIM_SECRET_ARN, PIM_URL,
-    PIM_USERNAME, PimConfig, ReceiverConfig,
-};
+use shared::config::{PIM_MAX_CONCURRENT_CALLS, PIM_SECRET_ARN, PimConfig, ReceiverConfig};
 use shared::core::processor::idempotency::DEFAULT_WINDOW;
 use shared::core::processor::{Processor, Settings};
 use shared::core::receiver::{LargeEvents, Receiver, RouteSecrets, SecretStore};
@@ -31,6 +28,7 @@ use shared::{EventHandler, Outcome, PimEvent};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use super::pim_args::PimConnectionArgs;
 use super::{DEFAULT_PORT, DEV_EVENT_PLATFORM_SECRET, DEV_EVENTS_API_SECRET, DEV_NOTIFICATION_SECRET};
 use crate::error::CliError;
 
@@ -74,22 +72,10 @@ pub struct ServeArgs {
     /// Run every event as delivered: no skipping of duplicate and stale events.
     #[arg(long)]
     no_idempotency: bool,
-    /// Your PIM (https://…): product and product model events are given the
+    /// Your PIM connection: product and product model events are given the
     /// current product, and the connection's own events are skipped.
-    #[arg(long, env = "PIM_URL")]
-    pim_url: Option<String>,
-    /// The PIM connection's client id.
-    #[arg(long, env = "PIM_CLIENT_ID")]
-    pim_client_id: Option<String>,
-    /// The PIM connection's secret.
-    #[arg(long, env = "PIM_CLIENT_SECRET", hide_env_values = true)]
-    pim_client_secret: Option<String>,
-    /// The PIM connection's username.
-    #[arg(long, env = "PIM_USERNAME")]
-    pim_username: Option<String>,
-    /// The PIM connection's password.
-    #[arg(long, env = "PIM_PASSWORD", hide_env_values = true)]
-    pim_password: Option<String>,
+    #[command(flatten)]
+    pim: PimConnectionArgs,
     /// Calls to the PIM in flight at most; `serve` is the only process, so Akeneo's 4.
     #[arg(long, env = "PIM_MAX_CONCURRENT_CALLS", default_value_t = 4)]
     pim_max_concurrent_calls: usize,
@@ -375,17 +361,14 @@ impl Pim {
     /// Reads the flags (or their variables) as the Lambda reads its
     /// environment, so the same values are valid or invalid in both.
     async fn from_args(args: &ServeArgs) -> Result<Pim, CliError> {
-        let given = |value: &Option<String>| value.clone();
         let config = PimConfig::from_lookup(&|name: &str| match name {
-            PIM_URL => given(&args.pim_url),
-            PIM_CLIENT_ID => given(&args.pim_client_id),
-            PIM_CLIENT_SECRET => given(&args.pim_client_secret),
-            PIM_USERNAME => given(&args.pim_username),
-            PIM_PASSWORD => given(&args.pim_password),
             PIM_MAX_CONCURRENT_CALLS => Some(args.pim_max_concurrent_calls.to_string()),
             // Locally the credentials come from flags or variables, not a secret.
             PIM_SECRET_ARN => None,
-            other => std::env::var(other).ok(),
+            other => args
+                .pim
+                .lookup(other)
+                .unwrap_or_else(|| std::env::var(other).ok()),
         })?;
         let mut ignored_authors: Vec<String> = args
             .ignore_authors

@@ -21,15 +21,14 @@ use shared::adapters::akeneo::event_platform::DEFAULT_BASE_URL;
 use shared::adapters::akeneo::{ConnectionSettings, EventPlatformClient};
 use shared::adapters::aws::sdk_config;
 use shared::adapters::aws::secrets_manager::SecretsManagerSource;
-use shared::config::{
-    PIM_CLIENT_ID, PIM_CLIENT_SECRET, PIM_PASSWORD, PIM_SECRET_ARN, PIM_URL, PIM_USERNAME, PimConfig,
-};
+use shared::config::{PIM_SECRET_ARN, PimConfig};
 use shared::core::receiver::secrets::SecretDocument;
 use shared::core::subscription::DEFAULT_SUBSCRIBER_NAME;
 use shared::core::subscription::model::{Subscriber, Subscription};
 use shared::core::subscription::plan::find_by_url;
 use tokio::time::Instant;
 
+use super::pim_args::PimConnectionArgs;
 use crate::error::CliError;
 
 /// How long one management call may take, retries included.
@@ -42,18 +41,8 @@ pub fn deadline() -> Instant {
 /// The PIM connection whose token the management API takes, and the API.
 #[derive(Args, Clone)]
 pub struct PimArgs {
-    /// Your PIM (https://…).
-    #[arg(long, env = "PIM_URL")]
-    pim_url: Option<String>,
-    /// The connection's client id (it needs the "Event Platform" permission).
-    #[arg(long, env = "PIM_CLIENT_ID")]
-    pim_client_id: Option<String>,
-    #[arg(long, env = "PIM_CLIENT_SECRET", hide_env_values = true)]
-    pim_client_secret: Option<String>,
-    #[arg(long, env = "PIM_USERNAME")]
-    pim_username: Option<String>,
-    #[arg(long, env = "PIM_PASSWORD", hide_env_values = true)]
-    pim_password: Option<String>,
+    #[command(flatten)]
+    connection: PimConnectionArgs,
     /// Or the stack's PIM connection secret (its credentials; the URL is still --pim-url).
     #[arg(long, env = "PIM_SECRET_ARN")]
     pim_secret_arn: Option<String>,
@@ -67,15 +56,9 @@ pub struct PimArgs {
 
 impl PimArgs {
     pub async fn client(&self) -> Result<EventPlatformClient, CliError> {
-        let given = |value: &Option<String>| value.clone();
         let config = PimConfig::from_lookup(&|name: &str| match name {
-            PIM_URL => given(&self.pim_url),
-            PIM_CLIENT_ID => given(&self.pim_client_id),
-            PIM_CLIENT_SECRET => given(&self.pim_client_secret),
-            PIM_USERNAME => given(&self.pim_username),
-            PIM_PASSWORD => given(&self.pim_password),
-            PIM_SECRET_ARN => given(&self.pim_secret_arn),
-            _ => None,
+            PIM_SECRET_ARN => self.pim_secret_arn.clone(),
+            other => self.connection.lookup(other).flatten(),
         })?
         .ok_or(CliError::MissingFlag(
             "the Event Platform commands",

@@ -235,27 +235,24 @@ impl EventPlatformClient {
         id: &str,
         deadline: Instant,
     ) -> Result<(), ManagementError> {
-        self.call(
-            Method::POST,
-            &["subscribers", subscriber, "subscriptions", id, SUSPEND],
-            &[],
-            None,
-            deadline,
-        )
-        .await
-        .map(|_| ())
+        self.subscription_action(subscriber, id, SUSPEND, deadline).await
     }
 
     pub async fn resume(&self, subscriber: &str, id: &str, deadline: Instant) -> Result<(), ManagementError> {
-        self.call(
-            Method::POST,
-            &["subscribers", subscriber, "subscriptions", id, RESUME],
-            &[],
-            None,
-            deadline,
-        )
-        .await
-        .map(|_| ())
+        self.subscription_action(subscriber, id, RESUME, deadline).await
+    }
+
+    async fn subscription_action(
+        &self,
+        subscriber: &str,
+        id: &str,
+        action: &str,
+        deadline: Instant,
+    ) -> Result<(), ManagementError> {
+        let path = ["subscribers", subscriber, "subscriptions", id, action];
+        self.call(Method::POST, &path, &[], None, deadline)
+            .await
+            .map(|_| ())
     }
 
     /// The delivery logs matching `query`, as Akeneo answers them (pages
@@ -271,19 +268,8 @@ impl EventPlatformClient {
                 filters.push((name, value.as_str()));
             }
         }
-        let limit = query.limit.max(1);
-        let mut entries: Vec<LogEntry> = Vec::new();
-        let mut url = self.url(&["logs"], &filters);
-        loop {
-            let body = self.get_url(url, deadline).await?;
-            entries.extend(items(&body)?);
-            match next_page(&body).and_then(|next| self.base.join(&next).ok()) {
-                Some(next) if entries.len() < limit => url = next,
-                _ => break,
-            }
-        }
-        entries.truncate(limit);
-        Ok(entries)
+        self.list_up_to(&["logs"], &filters, query.limit.max(1), deadline)
+            .await
     }
 
     async fn list<T: DeserializeOwned>(
@@ -292,16 +278,29 @@ impl EventPlatformClient {
         query: &[(&str, &str)],
         deadline: Instant,
     ) -> Result<Vec<T>, ManagementError> {
+        self.list_up_to(path, query, usize::MAX, deadline).await
+    }
+
+    /// The items of a list, following `_links.next` until `limit` are read.
+    async fn list_up_to<T: DeserializeOwned>(
+        &self,
+        path: &[&str],
+        query: &[(&str, &str)],
+        limit: usize,
+        deadline: Instant,
+    ) -> Result<Vec<T>, ManagementError> {
         let mut all = Vec::new();
         let mut url = self.url(path, query);
         loop {
             let body = self.get_url(url, deadline).await?;
             all.extend(items(&body)?);
             match next_page(&body).and_then(|next| self.base.join(&next).ok()) {
-                Some(next) => url = next,
-                None => return Ok(all),
+                Some(next) if all.len() < limit => url = next,
+                _ => break,
             }
         }
+        all.truncate(limit);
+        Ok(all)
     }
 
     async fn get_url(&self, url: Url, deadline: Instant) -> Result<Bytes, ManagementError> {

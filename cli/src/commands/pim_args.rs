@@ -1,0 +1,41 @@
+//! The PIM connection's flags, shared by `serve` (enrichment) and the Event
+//! Platform commands (the management API takes the connection's token). Each
+//! flag falls back to the variable the Lambdas read, so one set of
+//! variables serves both.
+
+use clap::Args;
+use shared::config::{PIM_CLIENT_ID, PIM_CLIENT_SECRET, PIM_PASSWORD, PIM_URL, PIM_USERNAME};
+
+#[derive(Args, Clone)]
+pub struct PimConnectionArgs {
+    /// Your PIM (https://…).
+    #[arg(long, env = "PIM_URL")]
+    pim_url: Option<String>,
+    /// The PIM connection's client id.
+    #[arg(long, env = "PIM_CLIENT_ID")]
+    pim_client_id: Option<String>,
+    /// The PIM connection's secret.
+    #[arg(long, env = "PIM_CLIENT_SECRET", hide_env_values = true)]
+    pim_client_secret: Option<String>,
+    /// The PIM connection's username.
+    #[arg(long, env = "PIM_USERNAME")]
+    pim_username: Option<String>,
+    /// The PIM connection's password.
+    #[arg(long, env = "PIM_PASSWORD", hide_env_values = true)]
+    pim_password: Option<String>,
+}
+
+impl PimConnectionArgs {
+    /// The value of the Lambda variable `name`, as these flags give it.
+    pub fn lookup(&self, name: &str) -> Option<Option<String>> {
+        let value = match name {
+            PIM_URL => &self.pim_url,
+            PIM_CLIENT_ID => &self.pim_client_id,
+            PIM_CLIENT_SECRET => &self.pim_client_secret,
+            PIM_USERNAME => &self.pim_username,
+            PIM_PASSWORD => &self.pim_password,
+            _ => return None,
+        };
+        Some(value.clone())
+    }
+}
