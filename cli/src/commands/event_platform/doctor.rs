@@ -18,7 +18,7 @@ use crate::deployment::log_line_exists;
 use clap::Args;
 use serde_json::json;
 use shared::adapters::akeneo::LogQuery;
-use shared::adapters::aws::sdk_config;
+use shared::adapters::aws::{SdkConfig, sdk_config};
 use shared::core::processor::probes::{PROBE_EVENT_TYPE, PROBE_LOG_LINE};
 use shared::core::receiver::secrets::EVENT_PLATFORM_KEY;
 use shared::core::signature::event_platform;
@@ -116,7 +116,7 @@ pub async fn run(args: DoctorArgs) -> Result<ExitCode, CliError> {
             .or(stack.processor_log_group.clone()),
     ) {
         (true, _) => Processor::Local(args.port),
-        (false, Some(group)) => Processor::LogGroup(group),
+        (false, Some(group)) => Processor::LogGroup(Box::new(sdk_config().await), group),
         (false, None) => Processor::Unknown,
     };
     let secret = match (&args.secret, &stack_secrets) {
@@ -178,7 +178,7 @@ enum Processor {
     /// `serve` on this port answers on its admin route.
     Local(u16),
     /// A deployment's processor logs it to this log group.
-    LogGroup(String),
+    LogGroup(Box<SdkConfig>, String),
     Unknown,
 }
 
@@ -206,11 +206,9 @@ impl Processor {
                     status => Err(format!("serve answered {status}")),
                 }
             }
-            Processor::LogGroup(group) => {
-                log_line_exists(&sdk_config().await, group, since, &[PROBE_LOG_LINE, id])
-                    .await
-                    .map_err(|e| e.to_string())
-            }
+            Processor::LogGroup(sdk, group) => log_line_exists(sdk, group, since, &[PROBE_LOG_LINE, id])
+                .await
+                .map_err(|e| e.to_string()),
             Processor::Unknown => Err("no processor log group (--stack or --processor-log-group)".into()),
         }
     }

@@ -11,16 +11,26 @@ use crate::error::CliError;
 
 /// The receiver's answer to a request signed with `secret` alone.
 pub async fn status(http: &reqwest::Client, request_url: &str, secret: &str) -> Result<u16, CliError> {
-    let body: &[u8] = b"[]";
+    signed_post(http, request_url, secret, b"[]").await
+}
+
+/// POSTs `body` signed as the Event Platform signs it, with `secret` alone;
+/// answers the status code.
+async fn signed_post(
+    http: &reqwest::Client,
+    url: &str,
+    secret: &str,
+    body: &'static [u8],
+) -> Result<u16, CliError> {
     let mut request = http
-        .post(request_url)
-        .header("content-type", "application/cloudevents-batch+json")
+        .post(url)
+        .header("content-type", "application/json")
         .body(body);
     for (name, value) in event_platform::headers(secret, None, body) {
         request = request.header(name, value);
     }
     let response = request.send().await.map_err(|source| CliError::Unreachable {
-        url: request_url.to_owned(),
+        url: url.to_owned(),
         source,
     })?;
     Ok(response.status().as_u16())
@@ -64,22 +74,7 @@ pub async fn until_notification_accepted(
     let body = br#"{"notification_type":"akeneo-relay.probe"}"#;
     let deadline = Instant::now() + within;
     loop {
-        let mut request = http
-            .post(notification_url)
-            .header("content-type", "application/json");
-        for (name, value) in event_platform::headers(secret, None, body) {
-            request = request.header(name, value);
-        }
-        let status = request
-            .body(&body[..])
-            .send()
-            .await
-            .map_err(|source| CliError::Unreachable {
-                url: notification_url.to_owned(),
-                source,
-            })?
-            .status()
-            .as_u16();
+        let status = signed_post(http, notification_url, secret, body).await?;
         if status == 200 {
             return Ok(());
         }
