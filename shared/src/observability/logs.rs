@@ -2,6 +2,8 @@
 
 use tracing_subscriber::EnvFilter;
 
+use super::output;
+
 /// JSON lines on stdout with the current span's fields. The level comes from
 /// `RUST_LOG`, else Lambda's `AWS_LAMBDA_LOG_LEVEL` (set by the template's
 /// LoggingConfig), else `info`.
@@ -17,6 +19,7 @@ pub fn init() {
         .with_span_list(false)
         .flatten_event(true)
         .with_target(false)
+        .with_writer(output::Stdout)
         .try_init();
     log_panics_as_json();
 }
@@ -33,5 +36,6 @@ fn log_panics_as_json() {
             .or_else(|| payload.downcast_ref::<String>().cloned())
             .unwrap_or_default();
         tracing::error!(panic = message.as_str(), location = location.as_deref(), "panic");
+        output::flush();
     }));
 }

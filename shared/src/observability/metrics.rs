@@ -1,10 +1,9 @@
 //! Custom metrics as CloudWatch Embedded Metric Format: one JSON line on stdout
 //! per record, turned into metrics by CloudWatch Logs. No API calls, no latency.
 
-use std::io::Write;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use serde_json::{Map, Value, json};
+use super::output;
 
 pub const NAMESPACE_VARIABLE: &str = "METRICS_NAMESPACE";
 pub const DEFAULT_NAMESPACE: &str = "AkeneoEventRelay";
@@ -19,36 +18,62 @@ pub struct Record<'a> {
 /// Builds one EMF line; also publishes the counts without dimensions when
 /// `rollup` is set, for totals across every value of a dimension.
 pub fn emf_line(namespace: &str, record: &Record<'_>, timestamp_ms: u128, rollup: bool) -> String {
-    let mut dimension_sets = vec![
-        record
-            .dimensions
-            .iter()
-            .map(|(name, _)| *name)
-            .collect::<Vec<_>>(),
-    ];
-    if rollup && !record.dimensions.is_empty() {
-        dimension_sets.push(Vec::new());
+    let mut line = Vec::with_capacity(LINE_CAPACITY);
+    write_emf(&mut line, namespace, record, timestamp_ms, rollup);
+    // Only JSON text built from `&str`s goes in, so it is always UTF-8.
+    String::from_utf8(line).unwrap_or_default()
+}
+
+/// Room for a line with two dimensions and two counts without growing.
+const LINE_CAPACITY: usize = 320;
+
+/// Writes the EMF line straight as text: the receiver writes two per request,
+/// and building them as `serde_json::Value` maps first cost more than the
+/// request's signature check.
+fn write_emf(out: &mut Vec<u8>, namespace: &str, record: &Record<'_>, timestamp_ms: u128, rollup: bool) {
+    out.extend_from_slice(b"{\"_aws\":{\"Timestamp\":");
+    out.extend_from_slice(timestamp_ms.to_string().as_bytes());
+    out.extend_from_slice(b",\"CloudWatchMetrics\":[{\"Namespace\":");
+    push_string(out, namespace);
+    out.extend_from_slice(b",\"Dimensions\":[[");
+    for (index, (name, _)) in record.dimensions.iter().enumerate() {
+        if index > 0 {
+            out.push(b',');
+        }
+        push_string(out, name);
     }
-    let metrics: Vec<Value> = record
-        .counts
-        .iter()
-        .map(|(name, _)| json!({"Name": name, "Unit": "Count"}))
-        .collect();
-    let mut line = Map::new();
-    line.insert(
-        "_aws".into(),
-        json!({
-            "Timestamp": timestamp_ms,
-            "CloudWatchMetrics": [{"Namespace": namespace, "Dimensions": dimension_sets, "Metrics": metrics}]
-        }),
-    );
+    out.push(b']');
+    if rollup && !record.dimensions.is_empty() {
+        out.extend_from_slice(b",[]");
+    }
+    out.extend_from_slice(b"],\"Metrics\":[");
+    for (index, (name, _)) in record.counts.iter().enumerate() {
+        if index > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(b"{\"Name\":");
+        push_string(out, name);
+        out.extend_from_slice(b",\"Unit\":\"Count\"}");
+    }
+    out.extend_from_slice(b"]}]}");
     for (name, value) in &record.dimensions {
-        line.insert((*name).into(), json!(value));
+        out.push(b',');
+        push_string(out, name);
+        out.push(b':');
+        push_string(out, value);
     }
     for (name, count) in &record.counts {
-        line.insert((*name).into(), json!(count));
+        out.push(b',');
+        push_string(out, name);
+        out.push(b':');
+        out.extend_from_slice(count.to_string().as_bytes());
     }
-    Value::Object(line).to_string()
+    out.push(b'}');
+}
+
+fn push_string(out: &mut Vec<u8>, value: &str) {
+    // Writing a string into a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut *out, value);
 }
 
 /// Writes EMF lines to stdout, where Lambda sends them to CloudWatch Logs.
@@ -92,14 +117,17 @@ impl Metrics {
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_millis())
             .unwrap_or_default();
-        let line = emf_line(namespace, record, now, rollup);
-        // One write per line so concurrent emitters never interleave.
-        let _ = writeln!(std::io::stdout().lock(), "{line}");
+        let mut line = Vec::with_capacity(LINE_CAPACITY);
+        write_emf(&mut line, namespace, record, now, rollup);
+        line.push(b'\n');
+        output::write_line(&line);
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use serde_json::{Value, json};
+
     use super::*;
 
     #[test]
@@ -143,5 +171,18 @@ mod tests {
         let line: Value = serde_json::from_str(&emf_line("N", &record, 1, true)).expect("JSON");
         // THEN there is one empty dimension set, not two
         assert_eq!(line["_aws"]["CloudWatchMetrics"][0]["Dimensions"], json!([[]]));
+    }
+
+    #[test]
+    fn a_dimension_value_with_quotes_stays_valid_json() {
+        // GIVEN an event type as a sender could make it up
+        let record = Record {
+            dimensions: vec![("EventType", "product\"updated\\\n")],
+            counts: vec![("EventsReceived", 1)],
+        };
+        // WHEN the EMF line is built
+        let line: Value = serde_json::from_str(&emf_line("N", &record, 1, false)).expect("JSON");
+        // THEN the value reads back exactly
+        assert_eq!(line["EventType"], json!("product\"updated\\\n"));
     }
 }

@@ -2,5 +2,7 @@
 
 pub mod logs;
 pub mod metrics;
+pub mod output;
 
 pub use logs::init;
+pub use output::gathered;

@@ -7,13 +7,14 @@ use std::time::SystemTime;
 use lambda_http::{Body, Request, Response, service_fn};
 
 use crate::core::receiver::{Receiver, Reply};
+use crate::observability::gathered;
 use crate::ports::queue::QueueSender;
 
 pub async fn run<Q: QueueSender + 'static>(receiver: Receiver<Q>) -> Result<(), lambda_http::Error> {
     let receiver = Arc::new(receiver);
     lambda_http::run(service_fn(move |request: Request| {
         let receiver = Arc::clone(&receiver);
-        async move { Ok::<_, std::convert::Infallible>(respond(&receiver, &request).await) }
+        async move { Ok::<_, std::convert::Infallible>(gathered(respond(&receiver, &request)).await) }
     }))
     .await
 }
