@@ -45,26 +45,12 @@ pub async fn until_accepted(
     secret: &str,
     within: Duration,
 ) -> Result<(), CliError> {
-    let deadline = Instant::now() + within;
-    loop {
-        let status = status(http, request_url, secret).await?;
-        if status == 200 {
-            return Ok(());
-        }
-        if status != 401 || Instant::now() >= deadline {
-            return Err(CliError::ReceiverRefusedSecret {
-                url: request_url.to_owned(),
-                status,
-                waited: within,
-            });
-        }
-        tokio::time::sleep(Duration::from_secs(1)).await;
-    }
+    until_ok(http, request_url, secret, b"[]", &[401], within).await
 }
 
 /// Asks until the receiver's notification route accepts a notification
 /// signed with `secret` (of a type the relay does not know: it is logged and
-/// accepted), for at most `within`.
+/// accepted), for at most `within`. 404: the route has no secret yet.
 pub async fn until_notification_accepted(
     http: &reqwest::Client,
     notification_url: &str,
@@ -72,16 +58,28 @@ pub async fn until_notification_accepted(
     within: Duration,
 ) -> Result<(), CliError> {
     let body = br#"{"notification_type":"akeneo-relay.probe"}"#;
+    until_ok(http, notification_url, secret, body, &[401, 404], within).await
+}
+
+/// POSTs `body` signed with `secret` once a second until a 200, while the
+/// answer is one of `not_yet` and `within` has not passed.
+async fn until_ok(
+    http: &reqwest::Client,
+    url: &str,
+    secret: &str,
+    body: &'static [u8],
+    not_yet: &[u16],
+    within: Duration,
+) -> Result<(), CliError> {
     let deadline = Instant::now() + within;
     loop {
-        let status = signed_post(http, notification_url, secret, body).await?;
+        let status = signed_post(http, url, secret, body).await?;
         if status == 200 {
             return Ok(());
         }
-        // 404: the route has no secret yet; 401: not this one yet.
-        if !matches!(status, 401 | 404) || Instant::now() >= deadline {
+        if !not_yet.contains(&status) || Instant::now() >= deadline {
             return Err(CliError::ReceiverRefusedSecret {
-                url: notification_url.to_owned(),
+                url: url.to_owned(),
                 status,
                 waited: within,
             });
