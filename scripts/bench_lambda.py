@@ -639,6 +639,14 @@ def main():
         "request starts with a full quota, as for a function receiving up to ~40 requests a second; "
         "0 sends back to back and measures throughput under the quota instead)",
     )
+    parser.add_argument(
+        "--floor",
+        action="append",
+        default=[],
+        metavar="LABEL=PATH",
+        help="a reference bootstrap measured beside the build (scripts/bench-lambda --floors passes the "
+        "two in functions/receiver/examples); it queues nothing, so its missing column is '-'",
+    )
     parser.add_argument("--moto-python", default=sys.executable)
     parser.add_argument("--perf", help="record a perf profile of a warm run of the first scenario into this file")
     parser.add_argument("--json", help="also write every figure to this file")
@@ -690,7 +698,9 @@ def main():
             print(f"perf profile in {args.perf}: perf report -i {args.perf} --no-children")
             return
 
-        builds = [("build", args.binary)] + ([("compare", args.compare)] if args.compare else [])
+        # (label, bootstrap, whether what it answers 200 to must reach the queue)
+        builds = [("build", args.binary, True)] + ([("compare", args.compare, True)] if args.compare else [])
+        builds += [(*floor.split("=", 1), False) for floor in args.floor]
         results = []
         for memory in args.memory.split(","):
             for scenario in args.scenarios.split(","):
@@ -698,12 +708,12 @@ def main():
                 # fills, which would charge later configurations for earlier ones.
                 fresh = sqs.create_queue(QueueName=f"bench-events-{len(results)}")["QueueUrl"]
                 env_base = (env_base[0], env_base[1], fresh)
-                runs = {label: [] for label, _ in builds}
-                missing = {label: 0 for label, _ in builds}
+                runs = {label: [] for label, _, _ in builds}
+                missing = {label: 0 if checked else None for label, _, checked in builds}
                 # Rounds alternate the builds, so a slow minute on a shared
                 # machine lands on both rather than on one.
                 for round_ in range(args.rounds):
-                    for label, binary in builds:
+                    for label, binary, checked in builds:
                         print(
                             f"round {round_ + 1}/{args.rounds}: {label} at {memory} MB, {SCENARIOS[scenario][0]}",
                             file=sys.stderr,
@@ -718,10 +728,12 @@ def main():
                         ]
                         # Every event of every 200 must have reached the queue: a
                         # faster receiver that drops events is no faster.
-                        expected = sum(r["accepted"] for r in these) * SCENARIOS[scenario][2]
-                        missing[label] += max(0, expected - (queued_count(stand_in, sqs, fresh) - queued_before))
+                        if checked:
+                            expected = sum(r["accepted"] for r in these) * SCENARIOS[scenario][2]
+                            queued = queued_count(stand_in, sqs, fresh) - queued_before
+                            missing[label] += max(0, expected - queued)
                         runs[label].extend(these)
-                for label, binary in builds:
+                for label, binary, _ in builds:
                     results.append(figures(label, binary, memory, scenario, runs[label], missing[label]))
         print_table(results, args)
         if args.json:
@@ -746,16 +758,16 @@ def print_table(results, args):
         f"missing: events of 200 answers that never reached the queue"
     )
     header = (
-        f"{'build':8} {'memory':6} {'scenario':28} {'init ms':>8} {'init CPU':>8} {'first ms':>9} {'cold ms':>8} "
+        f"{'build':9} {'memory':6} {'scenario':28} {'init ms':>8} {'init CPU':>8} {'first ms':>9} {'cold ms':>8} "
         f"{'p50 ms':>7} {'p99 ms':>7} {'CPU µs':>7} {'RSS MB':>7} {'non-200':>7} {'missing':>7}"
     )
     print(header)
     print("-" * len(header))
     for r in results:
         print(
-            f"{r['build']:8} {r['memory']:6} {SCENARIOS[r['scenario']][0]:28} {r['init_ms']:8.1f} {r['init_cpu_ms']:8.1f} "
+            f"{r['build']:9} {r['memory']:6} {SCENARIOS[r['scenario']][0]:28} {r['init_ms']:8.1f} {r['init_cpu_ms']:8.1f} "
             f"{r['first_ms']:9.1f} {r['cold_ms']:8.1f} {r['p50_ms']:7.2f} {r['p99_ms']:7.2f} "
-            f"{r['cpu_us']:7.0f} {r['rss_mb']:7.1f} {r['refused']:7d} {r['missing']:7d}"
+            f"{r['cpu_us']:7.0f} {r['rss_mb']:7.1f} {r['refused']:7d} {'-' if r['missing'] is None else r['missing']:>7}"
         )
 
 

@@ -15,6 +15,7 @@ use serde_json::Value;
 use shared::adapters::aws::s3::S3PayloadStore;
 use shared::adapters::aws::sqs::SqsQueue;
 use shared::core::processor::{Processor, Settings};
+use shared::edges::lambda::function_url::FunctionUrlRequest;
 use shared::edges::lambda::sqs_event::handle_sqs_event;
 use shared::{EventHandler, Outcome, PimEvent};
 
@@ -83,7 +84,7 @@ fn large_cloud_event(id: &str, bytes: usize) -> String {
 }
 
 /// A signed request built ahead, so that a test times the receiver alone.
-fn signed_request(path: &str, body: &str) -> lambda_http::Request {
+fn signed_request(path: &str, body: &str) -> FunctionUrlRequest {
     let headers = match path {
         "/events-api" => events_api_headers(EA_SECRET, body.as_bytes()),
         _ => event_platform_headers(&[EP_PRIMARY], body.as_bytes()),

@@ -3,14 +3,13 @@
 
 use aws_sdk_sqs::Client;
 use aws_sdk_sqs::types::Message;
-use lambda_http::Body;
 use serde_json::Value;
 use shared::adapters::aws::SdkConfig;
 use shared::adapters::aws::sqs::SqsQueue;
 use shared::core::message::KeyPrefix;
 use shared::core::receiver::{LargeEvents, Receiver, RouteSecrets, SecretStore};
 use shared::core::signature::Secrets;
-use shared::edges::lambda::function_url::respond;
+use shared::edges::lambda::function_url::{FunctionUrlRequest, respond};
 use shared::ports::payload_store::PayloadStore;
 use shared::ports::queue::QueueSender;
 
@@ -114,13 +113,12 @@ impl<Q: QueueSender> ReceiverApp<Q> {
     /// Hands a Function URL request to the receiver, for tests that build it
     /// first (building a multi-MB request is slow in a debug build, and is not
     /// the receiver's time).
-    pub async fn send(&self, request: &lambda_http::Request) -> Answer {
+    pub async fn send(&self, request: &FunctionUrlRequest) -> Answer {
         let response = respond(&self.receiver, request).await;
         let status = response.status().as_u16();
-        let body = match response.body() {
-            Body::Text(text) => serde_json::from_str(text).expect("JSON response"),
-            Body::Empty => Value::Null,
-            other => panic!("unexpected response body {other:?}"),
+        let body = match &response.body {
+            Some(text) => serde_json::from_str(text).expect("JSON response"),
+            None => Value::Null,
         };
         Answer { status, body }
     }

@@ -1,8 +1,9 @@
 //! Requests as a Lambda Function URL delivers them (payload format 2.0), parsed
-//! by lambda_http exactly as the deployed function parses them.
+//! from the event's JSON exactly as the deployed function parses them.
 
 use base64::Engine;
 use serde_json::json;
+use shared::edges::lambda::function_url::FunctionUrlRequest;
 
 /// Binary bodies arrive base64-encoded; `base64` forces that for any body.
 pub fn request(
@@ -11,7 +12,7 @@ pub fn request(
     headers: &[(String, String)],
     body: &[u8],
     base64: bool,
-) -> lambda_http::Request {
+) -> FunctionUrlRequest {
     let headers: serde_json::Map<String, serde_json::Value> =
         headers.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
     let (body, encoded) = if body.is_empty() && !base64 {
@@ -51,7 +52,7 @@ pub fn request(
         "body": body,
         "isBase64Encoded": encoded
     });
-    lambda_http::request::from_str(&event.to_string()).expect("lambda_http parses Function URL events")
+    serde_json::from_str(&event.to_string()).expect("the edge parses Function URL events")
 }
 
 /// What Lambda's event source mapping hands the processor for a received

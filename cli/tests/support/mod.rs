@@ -154,6 +154,9 @@ impl Drop for Serve {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        // A killed serve cannot remove its redrive token file itself; without
+        // this, every test run left one per port in the temporary folder.
+        let _ = std::fs::remove_file(shared::edges::local_http::redrive_token_path(self.port));
     }
 }
 
