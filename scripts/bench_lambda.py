@@ -645,7 +645,15 @@ def main():
         default=[],
         metavar="LABEL=PATH",
         help="a reference bootstrap measured beside the build (scripts/bench-lambda --floors passes the "
-        "two in functions/receiver/examples); it queues nothing, so its missing column is '-'",
+        "two floor_* in functions/receiver/examples); it queues nothing, so its missing column is '-'",
+    )
+    parser.add_argument(
+        "--alternative",
+        action="append",
+        default=[],
+        metavar="LABEL=PATH",
+        help="another receiver bootstrap measured beside the build, its queue checked like the build's "
+        "(scripts/bench-lambda --floors passes functions/receiver/examples/reference_own_sqs_sender)",
     )
     parser.add_argument("--moto-python", default=sys.executable)
     parser.add_argument("--perf", help="record a perf profile of a warm run of the first scenario into this file")
@@ -700,6 +708,7 @@ def main():
 
         # (label, bootstrap, whether what it answers 200 to must reach the queue)
         builds = [("build", args.binary, True)] + ([("compare", args.compare, True)] if args.compare else [])
+        builds += [(*alternative.split("=", 1), True) for alternative in args.alternative]
         builds += [(*floor.split("=", 1), False) for floor in args.floor]
         results = []
         for memory in args.memory.split(","):
