@@ -282,7 +282,8 @@ async fn queued_large_event(app: &LargeEventsApp, name: &str, id: &str) -> (Stri
     let sqs = moto::sqs().await;
     let (queue_url, dlq_url) = moto::create_queue_with_dlq(&sqs, name, 5).await;
     let store = S3PayloadStore::new(&moto::sdk().await, &app.bucket);
-    let receiver = ReceiverApp::with_queue(SqsQueue::new(&moto::sdk().await, &queue_url), queue_url.clone())
+    let sender = crate::support::app::sender(&moto::sdk().await, &queue_url).await;
+    let receiver = ReceiverApp::with_queue(sender, queue_url.clone())
         .await
         .storing_large_events_in(store);
     let event = large_cloud_event(id, 1_500_000);

@@ -1,5 +1,5 @@
 //! The integration suite, one binary: the receiver and the processor against
-//! moto (SQS, S3, DynamoDB), large events through S3, Secrets Manager
+//! moto (SQS, S3, DynamoDB), the receiver's own SQS sender, large events through S3, Secrets Manager
 //! rotation, the PIM client and the processor's enrichment against a PIM
 //! test server, the template's operational checks, and the real release
 //! binaries end to end.
@@ -14,4 +14,5 @@ mod processor_sqs;
 mod receiver_sqs;
 mod release_binaries;
 mod secrets_manager;
+mod sqs_direct;
 mod template;

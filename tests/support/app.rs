@@ -5,7 +5,7 @@ use aws_sdk_sqs::Client;
 use aws_sdk_sqs::types::Message;
 use serde_json::Value;
 use shared::adapters::aws::SdkConfig;
-use shared::adapters::aws::sqs::SqsQueue;
+use shared::adapters::aws::sqs_direct::DirectSqsSender;
 use shared::core::message::KeyPrefix;
 use shared::core::receiver::{LargeEvents, Receiver, RouteSecrets, SecretStore};
 use shared::core::signature::Secrets;
@@ -42,19 +42,19 @@ impl Answer {
     }
 }
 
-pub struct ReceiverApp<Q: QueueSender = SqsQueue> {
+pub struct ReceiverApp<Q: QueueSender = DirectSqsSender> {
     pub receiver: Receiver<Q>,
     pub sqs: Client,
     pub queue_url: String,
 }
 
-impl ReceiverApp<SqsQueue> {
-    /// A receiver on a new moto queue.
-    pub async fn start(name: &str) -> ReceiverApp<SqsQueue> {
+impl ReceiverApp<DirectSqsSender> {
+    /// A receiver on a new moto queue, its sender the deployed one.
+    pub async fn start(name: &str) -> ReceiverApp<DirectSqsSender> {
         let sdk = moto::sdk().await;
         let sqs = aws_sdk_sqs::Client::new(&sdk);
         let queue_url = moto::create_queue(&sqs, name).await;
-        let receiver = Receiver::new(SqsQueue::new(&sdk, &queue_url), secrets(), 300);
+        let receiver = Receiver::new(sender(&sdk, &queue_url).await, secrets(), 300);
         ReceiverApp {
             receiver,
             sqs,
@@ -63,16 +63,23 @@ impl ReceiverApp<SqsQueue> {
     }
 
     /// A receiver whose SQS endpoint is `endpoint` (refusing or hanging).
-    pub async fn on_endpoint(endpoint: &str) -> ReceiverApp<SqsQueue> {
+    pub async fn on_endpoint(endpoint: &str) -> ReceiverApp<DirectSqsSender> {
         let sdk: SdkConfig = moto::sdk().await.into_builder().endpoint_url(endpoint).build();
         let queue_url = format!("{endpoint}/000000000000/nowhere");
-        let receiver = Receiver::new(SqsQueue::new(&sdk, &queue_url), secrets(), 300);
+        let receiver = Receiver::new(sender(&sdk, &queue_url).await, secrets(), 300);
         ReceiverApp {
             receiver,
             sqs: aws_sdk_sqs::Client::new(&sdk),
             queue_url,
         }
     }
+}
+
+/// The receiver's SQS sender, as the deployed receiver builds it.
+pub async fn sender(sdk: &SdkConfig, queue_url: &str) -> DirectSqsSender {
+    DirectSqsSender::new(sdk, queue_url)
+        .await
+        .expect("sender for moto")
 }
 
 impl<Q: QueueSender> ReceiverApp<Q> {

@@ -23,6 +23,8 @@ pub enum InitError {
     #[cfg(feature = "akeneo")]
     #[error("the PIM client could not be built: {0}")]
     Pim(#[from] crate::adapters::akeneo::PimError),
+    #[error("the queue sender could not be built: {0}")]
+    Queue(#[from] crate::adapters::aws::sqs_direct::DirectSqsError),
     #[error("{PIM_URL} is set but this build has no PIM client (the shared crate's `akeneo` feature is off)")]
     PimUnsupported,
 }

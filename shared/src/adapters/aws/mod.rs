@@ -1,4 +1,5 @@
-//! The AWS adapters: SDK configuration, SQS behind the queue ports, S3 behind
+//! The AWS adapters: SDK configuration, SQS behind the queue ports (the
+//! receiver's `SendMessageBatch` without the SDK's orchestrator in `sqs_direct`), S3 behind
 //! the payload store port, Secrets Manager behind the secret source port,
 //! DynamoDB behind the idempotency store port, and the dead-letter redrive.
 
@@ -8,5 +9,6 @@ pub mod s3;
 pub mod sdk;
 pub mod secrets_manager;
 pub mod sqs;
+pub mod sqs_direct;
 
 pub use sdk::{SdkConfig, sdk_config};
