@@ -38,10 +38,10 @@ use crate::ports::queue::{BatchEntry, BatchReport, QueueError, QueueSender};
 const CONNECT_TIMEOUT: Duration = Duration::from_millis(1_000);
 /// How long init may spend opening the first connection before giving up on it.
 const WARM_UP_TIMEOUT: Duration = Duration::from_secs(3);
-/// SQS closes a connection idle for a while; closing ours first means a
-/// request after a quiet spell opens a new one instead of failing on a dead
-/// one and trying again.
-const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(20);
+/// A connection idle this long is closed rather than reused: AWS SDKs keep
+/// an idle connection at most 60 s (the Java SDK's default), and a request
+/// on one the far end has already closed fails and must try again.
+const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(50);
 
 /// Why the sender could not be built at init.
 #[derive(Debug, thiserror::Error)]
