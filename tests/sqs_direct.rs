@@ -8,7 +8,7 @@ use shared::core::message::OutboundMessage;
 use shared::core::message::claim_check::ATTRIBUTE_PAYLOAD_SIZE;
 use shared::ports::queue::{BatchEntry, QueueError, QueueSender};
 
-use crate::support::app::sender;
+use crate::support::app::{ReceiverApp, sender};
 use crate::support::moto;
 
 fn message(body: &str, attributes: Vec<(&'static str, String)>) -> OutboundMessage {
@@ -126,4 +126,25 @@ async fn the_warm_up_s_empty_batch_reaches_sqs_and_is_refused_as_empty() {
     };
     assert!(detail.contains("EmptyBatchRequest"), "{detail}");
     assert!(moto::receive(&sqs, &queue_url, 0).await.is_empty());
+}
+
+#[tokio::test]
+async fn an_endpoint_set_in_code_wins_over_aws_endpoint_url() {
+    // GIVEN AWS_ENDPOINT_URL pointing at moto, and a receiver configured in code for an endpoint that refuses
+    let app = ReceiverApp::on_endpoint(&moto::refused_endpoint()).await;
+    let event = message("{}", vec![]);
+    // WHEN its sender sends a batch
+    let outcome = app
+        .receiver
+        .queue()
+        .send_batch(&[BatchEntry {
+            id: "0",
+            message: &event,
+        }])
+        .await;
+    // THEN it tried the refusing endpoint (moto would have answered QueueDoesNotExist)
+    let Err(QueueError::Unavailable { detail }) = outcome else {
+        panic!("{outcome:?}")
+    };
+    assert!(detail.contains("SQS could not be reached"), "{detail}");
 }

@@ -3,6 +3,7 @@
 
 use aws_sdk_sqs::Client;
 use aws_sdk_sqs::types::Message;
+use aws_types::origin::Origin;
 use serde_json::Value;
 use shared::adapters::aws::SdkConfig;
 use shared::adapters::aws::sqs_direct::DirectSqsSender;
@@ -64,7 +65,11 @@ impl ReceiverApp<DirectSqsSender> {
 
     /// A receiver whose SQS endpoint is `endpoint` (refusing or hanging).
     pub async fn on_endpoint(endpoint: &str) -> ReceiverApp<DirectSqsSender> {
-        let sdk: SdkConfig = moto::sdk().await.into_builder().endpoint_url(endpoint).build();
+        let mut sdk = moto::sdk().await.into_builder().endpoint_url(endpoint);
+        // Set in code, as a caller would: it then wins over AWS_ENDPOINT_URL
+        // (moto's), for the SDK's clients and the receiver's sender alike.
+        sdk.insert_origin("endpoint_url", Origin::shared_config());
+        let sdk: SdkConfig = sdk.build();
         let queue_url = format!("{endpoint}/000000000000/nowhere");
         let receiver = Receiver::new(sender(&sdk, &queue_url).await, secrets(), 300);
         ReceiverApp {

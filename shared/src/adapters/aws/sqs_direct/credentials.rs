@@ -37,25 +37,36 @@ impl CredentialCache {
         let provider = self.provider.as_ref().ok_or_else(|| QueueError::Unavailable {
             detail: String::from("no AWS credentials are configured"),
         })?;
-        let credentials = provider
-            .provide_credentials()
-            .await
-            .map_err(|error| QueueError::Unavailable {
-                detail: format!("could not load AWS credentials: {error}"),
-            })?;
+        let credentials = match provider.provide_credentials().await {
+            Ok(credentials) => credentials,
+            // A failed refresh must not fail calls the old credentials can
+            // still sign.
+            Err(error) => {
+                return self.unexpired(now).ok_or_else(|| QueueError::Unavailable {
+                    detail: format!("could not load AWS credentials: {error}"),
+                });
+            }
+        };
         if let Ok(mut current) = self.current.lock() {
             *current = Some(credentials.clone());
         }
         Ok(credentials)
     }
 
-    fn cached(&self, now: SystemTime) -> Option<Credentials> {
+    /// The cached credentials if they are valid `margin` past `now`.
+    fn valid_for(&self, now: SystemTime, margin: Duration) -> Option<Credentials> {
         let current = self.current.lock().ok()?;
         let credentials = current.as_ref()?;
-        let fresh = credentials
-            .expiry()
-            .is_none_or(|expiry| expiry > now + REFRESH_BEFORE_EXPIRY);
-        fresh.then(|| credentials.clone())
+        let valid = credentials.expiry().is_none_or(|expiry| expiry > now + margin);
+        valid.then(|| credentials.clone())
+    }
+
+    fn cached(&self, now: SystemTime) -> Option<Credentials> {
+        self.valid_for(now, REFRESH_BEFORE_EXPIRY)
+    }
+
+    fn unexpired(&self, now: SystemTime) -> Option<Credentials> {
+        self.valid_for(now, Duration::ZERO)
     }
 }
 
@@ -64,6 +75,7 @@ mod tests {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
+    use aws_credential_types::provider::error::CredentialsError;
     use aws_credential_types::provider::future;
 
     use super::*;
@@ -75,6 +87,8 @@ mod tests {
         now: SystemTime,
         lifetime: Option<Duration>,
         calls: Arc<AtomicUsize>,
+        /// Every call after the first fails (STS or IMDS unreachable).
+        fails_after_first: bool,
     }
 
     impl ProvideCredentials for Counting {
@@ -83,6 +97,11 @@ mod tests {
             Self: 'a,
         {
             let call = self.calls.fetch_add(1, Ordering::SeqCst);
+            if call > 0 && self.fails_after_first {
+                return future::ProvideCredentials::ready(Err(CredentialsError::provider_timed_out(
+                    Duration::from_secs(1),
+                )));
+            }
             let expiry = self.lifetime.map(|lifetime| self.now + lifetime);
             future::ProvideCredentials::ready(Ok(Credentials::new(
                 format!("AKID{call}"),
@@ -95,11 +114,20 @@ mod tests {
     }
 
     fn cache(now: SystemTime, lifetime: Option<Duration>) -> (CredentialCache, Arc<AtomicUsize>) {
+        cache_with(now, lifetime, false)
+    }
+
+    fn cache_with(
+        now: SystemTime,
+        lifetime: Option<Duration>,
+        fails_after_first: bool,
+    ) -> (CredentialCache, Arc<AtomicUsize>) {
         let calls = Arc::new(AtomicUsize::new(0));
         let provider = Counting {
             now,
             lifetime,
             calls: calls.clone(),
+            fails_after_first,
         };
         (
             CredentialCache::new(Some(SharedCredentialsProvider::new(provider))),
@@ -142,6 +170,26 @@ mod tests {
         assert_eq!(later.access_key_id(), first.access_key_id());
         assert_ne!(near_expiry.access_key_id(), first.access_key_id());
         assert_eq!(calls.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn a_failed_refresh_keeps_signing_with_credentials_not_yet_expired() {
+        // GIVEN credentials that expire in 15 minutes, and a provider that then fails
+        let now = SystemTime::now();
+        let (cache, _) = cache_with(now, Some(Duration::from_secs(900)), true);
+        let first = cache.get(now).await.expect("credentials");
+        // WHEN a call signs 12 minutes later (refresh due, refresh fails), then after expiry
+        let near_expiry = cache.get(now + Duration::from_secs(720)).await;
+        let expired = cache.get(now + Duration::from_secs(901)).await;
+        // THEN the old credentials still sign until they expire, and then the call fails
+        assert_eq!(
+            near_expiry.expect("still valid").access_key_id(),
+            first.access_key_id()
+        );
+        assert!(
+            matches!(expired, Err(QueueError::Unavailable { .. })),
+            "{expired:?}"
+        );
     }
 
     #[tokio::test]

@@ -12,6 +12,8 @@
 //! connection opened during init.
 
 mod credentials;
+#[cfg(test)]
+mod endpoint_tests;
 mod signing;
 #[cfg(test)]
 mod signing_tests;
@@ -23,6 +25,7 @@ use std::time::{Duration, SystemTime};
 
 use aws_config::SdkConfig;
 use aws_sdk_sqs::config::endpoint::{DefaultResolver, Params, ResolveEndpoint};
+use aws_types::service_config::ServiceConfigKey;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper_rustls::HttpsConnector;
@@ -42,6 +45,10 @@ const WARM_UP_TIMEOUT: Duration = Duration::from_secs(3);
 /// an idle connection at most 60 s (the Java SDK's default), and a request
 /// on one the far end has already closed fails and must try again.
 const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(50);
+
+/// SQS's answer to the warm-up's empty batch: it was read, signed and
+/// authorised, and refused only for being empty.
+const EMPTY_BATCH: &str = "EmptyBatchRequest";
 
 /// Why the sender could not be built at init.
 #[derive(Debug, thiserror::Error)]
@@ -95,10 +102,13 @@ impl DirectSqsSender {
     /// try again.
     pub async fn warm_up(&self) {
         match tokio::time::timeout(WARM_UP_TIMEOUT, self.send_batch(&[])).await {
-            Ok(Err(QueueError::Unavailable { detail })) => {
-                tracing::warn!(%detail, "queue warm-up call failed");
+            Ok(Err(QueueError::Invalid { detail })) if detail.contains(EMPTY_BATCH) => {
+                tracing::debug!("queue connection warmed up");
             }
-            Ok(_) => tracing::debug!("queue connection warmed up"),
+            // Anything else (a refused signature, a missing permission or
+            // queue) will fail every request: say so at init.
+            Ok(Err(error)) => tracing::warn!(%error, "queue warm-up call failed"),
+            Ok(Ok(_)) => tracing::warn!("queue accepted an empty batch"),
             Err(_) => tracing::warn!("queue did not answer the warm-up call in time"),
         }
     }
@@ -143,7 +153,7 @@ async fn resolve_endpoint(sdk: &SdkConfig, region: &str) -> Result<String, Direc
         .region(region)
         .use_fips(sdk.use_fips().unwrap_or(false))
         .use_dual_stack(sdk.use_dual_stack().unwrap_or(false))
-        .set_endpoint(sdk.endpoint_url().map(str::to_owned))
+        .set_endpoint(endpoint_override(sdk))
         .build()
         .map_err(|error| endpoint_error(region, error))?;
     let endpoint = DefaultResolver::new()
@@ -157,6 +167,23 @@ async fn resolve_endpoint(sdk: &SdkConfig, region: &str) -> Result<String, Direc
     } else {
         format!("{url}/")
     })
+}
+
+/// The endpoint URL the SDK's SQS client would use instead of its rules, in
+/// its order: one set in code, else SQS's own (`AWS_ENDPOINT_URL_SQS`, a
+/// profile's `services` section), else the global `AWS_ENDPOINT_URL`.
+fn endpoint_override(sdk: &SdkConfig) -> Option<String> {
+    if sdk.get_origin("endpoint_url").is_client_config() {
+        return sdk.endpoint_url().map(str::to_owned);
+    }
+    let key = ServiceConfigKey::builder()
+        .service_id("SQS")
+        .env("AWS_ENDPOINT_URL")
+        .profile("endpoint_url")
+        .build();
+    key.ok()
+        .and_then(|key| sdk.service_config()?.load_config(key))
+        .or_else(|| sdk.endpoint_url().map(str::to_owned))
 }
 
 fn endpoint_error(region: &str, error: impl std::fmt::Display) -> DirectSqsError {
