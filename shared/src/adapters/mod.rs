@@ -6,4 +6,6 @@ pub mod akeneo;
 #[cfg(feature = "aws")]
 pub mod aws;
 pub mod embedded;
+#[cfg(any(feature = "akeneo", feature = "aws"))]
+pub(crate) mod error_chain;
 pub mod logging_handler;

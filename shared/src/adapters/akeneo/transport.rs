@@ -14,6 +14,8 @@ use reqwest::Url;
 use tokio::sync::Semaphore;
 use tokio::time::{Instant, sleep, timeout_at};
 
+use crate::adapters::error_chain;
+
 /// How a call is retried. Akeneo advises 5 to 8 attempts with exponential
 /// backoff and jitter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -196,7 +198,7 @@ impl Transport {
         Ok(match result {
             Err(_) if attempt_deadline == deadline => return Err(deadline_error()),
             Err(_) => Err(Failure::TimedOut(self.policy.attempt_timeout)),
-            Ok(Err(error)) => Err(Failure::Network(describe_error(&error))),
+            Ok(Err(error)) => Err(Failure::Network(error_chain::describe(&error))),
             Ok(Ok((status, _))) if status == StatusCode::REQUEST_TIMEOUT || status.is_server_error() => {
                 Err(Failure::Status(status))
             }
@@ -277,18 +279,6 @@ impl Failure {
             },
         }
     }
-}
-
-/// A reqwest error and its causes on one line (the URL holds no secret).
-fn describe_error(error: &reqwest::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 /// A random duration in `[0, max]`, so callers that failed together do not

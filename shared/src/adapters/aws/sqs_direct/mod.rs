@@ -34,6 +34,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 
 use self::credentials::CredentialCache;
+use crate::adapters::error_chain;
 use crate::ports::queue::{BatchEntry, BatchReport, QueueError, QueueSender};
 
 /// As for the SDK clients ([`super::sdk`]): a connect slower than this is a
@@ -90,10 +91,6 @@ impl DirectSqsSender {
         })
     }
 
-    pub fn queue_url(&self) -> &str {
-        &self.queue_url
-    }
-
     /// Loads the credentials and opens the connection during init, which runs
     /// with a full CPU; a TLS handshake on the first request at 128 MB has been
     /// measured at ~750 ms. An empty batch needs only the `sqs:SendMessage`
@@ -136,15 +133,10 @@ impl QueueSender for DirectSqsSender {
     }
 }
 
-/// The error with its causes (hyper's top level says only "client error").
 fn unavailable(what: &str, error: &(dyn std::error::Error + 'static)) -> QueueError {
-    let mut detail = format!("{what}: {error}");
-    let mut source = error.source();
-    while let Some(cause) = source {
-        detail.push_str(&format!(": {cause}"));
-        source = cause.source();
+    QueueError::Unavailable {
+        detail: format!("{what}: {}", error_chain::describe(error)),
     }
-    QueueError::Unavailable { detail }
 }
 
 /// The SDK's own endpoint rules, evaluated once: the URL every call posts to.
