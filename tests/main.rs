@@ -1,11 +1,12 @@
 //! The integration suite, one binary: the receiver and the processor against
 //! moto (SQS, S3, DynamoDB), the receiver's own SQS sender, large events through S3, Secrets Manager
-//! rotation, the PIM client and the processor's enrichment against a PIM
+//! rotation, the PIM client (and the Akeneo clients against a hostile server) and the processor's enrichment against a PIM
 //! test server, the template's operational checks, and the real release
 //! binaries end to end.
 
 mod support;
 
+mod hostile_akeneo;
 mod idempotency_dynamodb;
 mod large_events;
 mod pim_client;

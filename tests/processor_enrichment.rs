@@ -10,6 +10,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use shared::adapters::akeneo::{ConnectionSettings, PimClient, RetryPolicy};
 use shared::config::Credentials;
+use shared::core::processor::own_events::OwnAuthors;
 use shared::core::processor::{Disposition, Processor, Settings};
 use shared::ports::pim::PimReader;
 use shared::ports::queue::ReceivedMessage;
@@ -87,6 +88,10 @@ impl EventHandler for Logic {
     }
 }
 
+/// The connection's user, as the Event Platform names the author of the
+/// events the connection causes.
+const CONNECTION_USER_UUID: &str = "7d3c0e4a-2b1f-4c5d-8e9f-0a1b2c3d4e5f";
+
 type EnrichingProcessor = Processor<Logic, MemoryQueue, MemoryVisibility>;
 
 fn processor(logic: Logic, client: &PimClient, budget: Duration) -> EnrichingProcessor {
@@ -97,7 +102,11 @@ fn processor(logic: Logic, client: &PimClient, budget: Duration) -> EnrichingPro
         Settings::default(),
     )
     .with_pim(Arc::new(client.clone()) as Arc<dyn PimReader>, budget)
-    .with_ignored_authors([client.username().to_owned()])
+    .with_own_authors(OwnAuthors::connection(
+        client.username(),
+        client.client_id(),
+        Some(CONNECTION_USER_UUID),
+    ))
 }
 
 fn uuids(batch: usize, n: usize) -> Vec<String> {
@@ -272,8 +281,8 @@ async fn events_the_connection_caused_are_skipped_and_never_read() {
     let client = client(&server, 1);
     let processor = processor(Logic::default(), &client, 10 * SECOND);
     let batch = [
-        message("own-1", "product.updated", &known[0], pim::USERNAME),
-        message("own-2", "product.created", &known[1], pim::USERNAME),
+        message("own-1", "product.updated", &known[0], CONNECTION_USER_UUID),
+        message("own-2", "product.created", &known[1], CONNECTION_USER_UUID),
         product_updated("julias", &known[2]),
     ];
     // WHEN the batch is processed
@@ -293,7 +302,14 @@ async fn a_batch_of_own_events_costs_no_call_at_all() {
     let processor = processor(Logic::default(), &client, 10 * SECOND);
     let batch: Vec<_> = known
         .iter()
-        .map(|uuid| message(&format!("own-{uuid}"), "product.updated", uuid, pim::USERNAME))
+        .map(|uuid| {
+            message(
+                &format!("own-{uuid}"),
+                "product.updated",
+                uuid,
+                CONNECTION_USER_UUID,
+            )
+        })
         .collect();
     // WHEN it is processed
     let dispositions = processor.process_batch(&batch).await;

@@ -310,6 +310,10 @@ fn temp_dir() -> PathBuf {
     dir
 }
 
+/// The UUID of the PIM connection's user, as the Event Platform writes it in
+/// `data.author.identifier`.
+const CONNECTION_USER_UUID: &str = "7d3c0e4a-2b1f-4c5d-8e9f-0a1b2c3d4e5f";
+
 #[tokio::test(flavor = "multi_thread")]
 async fn the_real_binaries_relay_every_event_of_both_protocols_byte_for_byte_and_lose_none() {
     // GIVEN both release binaries attached to the runtime emulator, on a moto queue with a DLQ
@@ -342,6 +346,7 @@ async fn the_real_binaries_relay_every_event_of_both_protocols_byte_for_byte_and
         ("DEAD_LETTER_QUEUE_URL", dlq_url.clone()),
         ("PIM_URL", pim.url.clone()),
         ("PIM_SECRET_ARN", pim_secret),
+        ("PIM_USER_UUID", CONNECTION_USER_UUID.into()),
     ];
     let _processor = function("processor", port, &processor_env, &processor_log);
 
@@ -353,7 +358,8 @@ async fn the_real_binaries_relay_every_event_of_both_protocols_byte_for_byte_and
     let mut sent = send_through_the_receiver(&http, port).await;
     let gone = send_product_event(&http, port, "e2e-gone", GONE_PRODUCT, "julia").await;
     sent.insert("e2e-gone".into(), gone);
-    send_product_event(&http, port, "e2e-own", KNOWN_PRODUCT, pim::USERNAME).await;
+    // The Event Platform names the author by the user's UUID, not its username.
+    send_product_event(&http, port, "e2e-own", KNOWN_PRODUCT, CONNECTION_USER_UUID).await;
     sqs.send_message()
         .queue_url(&queue_url)
         .message_body("not a relay envelope")

@@ -97,16 +97,33 @@ async fn a_missing_secret_stops_init_naming_the_variable() {
 }
 
 #[tokio::test]
-async fn a_secret_listing_no_signing_secret_stops_init() {
-    // GIVEN a secret whose lists are blank
-    let arn = create_secret("relay-empty", r#"{"events_api_secrets":"  "}"#).await;
-    // WHEN the receiver loads it at init
-    let error = SecretsManagerSource::new(&moto::sdk().await, &arn)
-        .into_store(Duration::from_secs(300))
+async fn the_templates_empty_document_starts_the_receiver_and_a_secret_stored_later_is_taken() {
+    // GIVEN the document the template writes with its parameters left empty
+    let arn = create_secret(
+        "relay-empty",
+        r#"{"events_api_secrets":"","event_platform_secrets":"","notification_secret":""}"#,
+    )
+    .await;
+    // WHEN the receiver loads it at init, then a secret is stored
+    let receiver = receiver_reading(&arn).await;
+    let before = status_signed_with(&receiver, "new-secret").await;
+    aws_sdk_secretsmanager::Client::new(&moto::sdk().await)
+        .put_secret_value()
+        .secret_id(&arn)
+        .secret_string(
+            r#"{"events_api_secrets":"new-secret","event_platform_secrets":"","notification_secret":""}"#,
+        )
+        .send()
         .await
-        .expect_err("init fails");
-    // THEN the error says so
-    assert!(error.to_string().contains("no signing secrets"), "{error}");
+        .expect("store");
+    // THEN it starts, the route answers 404 until then, and takes the secret within a few reloads
+    assert_eq!(before, 404);
+    wait::until(
+        "the stored secret is accepted",
+        Duration::from_secs(10),
+        || async { (status_signed_with(&receiver, "new-secret").await == 200).then_some(()) },
+    )
+    .await;
 }
 
 fn pim_config(url: &str, arn: &str) -> PimConfig {

@@ -483,6 +483,7 @@ fn functions_set_the_variables_the_code_reads() {
         PIM_MAX_CONCURRENT_CALLS,
         PIM_SKIP_OWN_EVENTS,
         PIM_IGNORE_AUTHORS,
+        PIM_USER_UUID,
         PAYLOAD_DELETE_WHEN_DONE,
     ] {
         assert!(processor.contains(name), "processor lacks {name}");
@@ -545,6 +546,7 @@ fn alarms_watch_the_failures_that_lose_or_delay_events_and_notify_the_topic() {
         ("Errors", "ProcessorFunction"),
         ("Throttles", "ProcessorFunction"),
         ("PimReadFailures", ""),
+        ("ProcessorFailures", ""),
         ("SubscriptionSuspended", ""),
     ] {
         assert!(
@@ -670,6 +672,7 @@ fn the_dashboard_body_is_json_and_shows_every_custom_metric() {
         "IdempotencyStoreErrors",
         "PimReadFailures",
         "OwnEventsSkipped",
+        "ProcessorFailures",
         "LargeEventsStored",
         "PayloadStoreFailures",
     ] {

@@ -41,20 +41,44 @@ pub enum CliError {
     NoSubscription(String),
     #[error("{0} is not an Event Platform Request URL (it ends with /event-platform)")]
     NotEventPlatformUrl(String),
+    #[error(
+        "--filter: {0}; shorten it, or pass --keep-own-events to leave out the exclusion of the connection's events"
+    )]
+    Filter(#[from] shared::core::subscription::filter::FilterError),
     #[error("no random source to make a secret from")]
     NoRandomness,
     #[error("{url} did not answer ({source})")]
     Unreachable { url: String, source: reqwest::Error },
     #[error(
-        "the receiver at {url} answers {status} to a request signed with the secret, after {waited:?}; it reads the stack's secret every SECRETS_REFRESH_SECS"
+        "the receiver at {url} answers {answer} to a request signed with the secret, after {waited:?}; it reads the stack's secret every SECRETS_REFRESH_SECS"
     )]
     ReceiverRefusedSecret {
         url: String,
-        status: u16,
+        /// The status, and the receiver's error code when it gave one.
+        answer: String,
         waited: std::time::Duration,
     },
+    #[error(
+        "{url} answers {answer}: the receiver has no such route; check the Request URL (the stack's output EventPlatformRequestUrl)"
+    )]
+    NoSuchRoute { url: String, answer: String },
     #[error("the change is not visible: {0}")]
     StepNotVisible(String),
+    /// A command that changes several things stopped part-way: what it had
+    /// changed is in place, and running it again continues from there.
+    #[error(
+        "{source}\nbefore it stopped, {command} had already:{}\nfix the cause, then run `akeneo-relay {command}` again: it continues from there, reusing what it stored",
+        bullets(changed)
+    )]
+    Stopped {
+        command: &'static str,
+        changed: Vec<String>,
+        source: Box<CliError>,
+    },
     #[error("a background task failed: {0}")]
     Task(#[from] tokio::task::JoinError),
+}
+
+fn bullets(lines: &[String]) -> String {
+    lines.iter().map(|line| format!("\n  - {line}")).collect()
 }

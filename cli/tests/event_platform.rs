@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use shared::core::processor::probes::PROBE_LOG_LINE;
 use support::Serve;
-use support::event_platform_api::{CLIENT_ID, CLIENT_SECRET, EventPlatformApi, PASSWORD, USERNAME};
+use support::event_platform_api::{CLIENT_ID, CLIENT_SECRET, EventPlatformApi, PASSWORD, STEADY, USERNAME};
 
 const OLD_SECRET: &str = "the-deployed-event-platform-secret";
 
@@ -84,14 +84,31 @@ struct Deployment {
 
 impl Deployment {
     fn start() -> Deployment {
-        let secret = StackSecret::create(json!({
-            "events_api_secrets": "an-events-api-secret",
-            "event_platform_secrets": OLD_SECRET,
-        }));
+        Deployment::with(
+            json!({
+                "events_api_secrets": "an-events-api-secret",
+                "event_platform_secrets": OLD_SECRET,
+            }),
+            "1",
+        )
+    }
+
+    /// A stack deployed with the template's defaults: its secret document
+    /// with every parameter left empty, reloaded every `refresh_secs`
+    /// (the template's 300, or less to keep a long test short).
+    fn from_template_default(refresh_secs: &str) -> Deployment {
+        Deployment::with(
+            json!({"events_api_secrets": "", "event_platform_secrets": "", "notification_secret": ""}),
+            refresh_secs,
+        )
+    }
+
+    fn with(document: Value, refresh_secs: &str) -> Deployment {
+        let secret = StackSecret::create(document);
         let serve = Serve::start(
             &["--secrets-arn", &secret.arn],
             None,
-            &[("SECRETS_REFRESH_SECS", "1")],
+            &[("SECRETS_REFRESH_SECS", refresh_secs)],
         );
         Deployment {
             serve,
@@ -139,7 +156,14 @@ impl Deployment {
     }
 
     fn subscribe(&self) -> Outcome {
-        let outcome = self.relay(&["subscribe", "--email", "ops@example.com"]);
+        self.subscribe_with(&[])
+    }
+
+    /// `subscribe` with `args` besides the email; it must succeed.
+    fn subscribe_with(&self, args: &[&str]) -> Outcome {
+        let mut all = vec!["subscribe", "--email", "ops@example.com"];
+        all.extend_from_slice(args);
+        let outcome = self.relay(&all);
         assert_eq!(outcome.code, 0, "{outcome:?}");
         outcome
     }
@@ -242,6 +266,157 @@ fn subscribe_from_nothing_stores_the_secrets_first_then_registers_the_relay() {
     );
 }
 
+/// The template's `SECRETS_REFRESH_SECS`.
+const TEMPLATE_REFRESH_SECS: &str = "300";
+
+/// What the subscription signs with now (the fake keeps the real secret).
+fn subscription_secret(deployment: &Deployment) -> String {
+    let subscriptions = deployment.api.subscriptions();
+    assert_eq!(subscriptions.len(), 1, "{subscriptions:?}");
+    subscriptions[0]["config"]["secret"]["primary"]
+        .as_str()
+        .expect("a primary secret")
+        .to_owned()
+}
+
+#[test]
+fn subscribe_from_the_templates_default_document_gets_every_signed_event_accepted() {
+    // GIVEN a stack deployed with the template's defaults (no secret at all,
+    // reloaded every 300 s), and Akeneo delivering a signed event to each of
+    // its subscriptions five times a second
+    let deployment = Deployment::from_template_default(TEMPLATE_REFRESH_SECS);
+    deployment.api.keep_delivering(Duration::from_millis(200));
+    // WHEN subscribe runs
+    let outcome = deployment.relay(&["subscribe", "--email", "ops@example.com"]);
+    // THEN it succeeds, and the stack lists the subscription's secret alone, recorded as its
+    assert_eq!(outcome.code, 0, "{outcome:?}");
+    let secret = subscription_secret(&deployment);
+    assert_eq!(deployment.secret.event_platform_secrets(), [secret.as_str()]);
+    assert_eq!(
+        deployment.secret.document()["event_platform_subscription_secret"],
+        secret.as_str()
+    );
+    // AND every event Akeneo signed during and after the run was accepted
+    wait_until(
+        "Akeneo delivered for a while after the run",
+        Duration::from_secs(20),
+        || {
+            let deliveries = deployment.api.deliveries();
+            deliveries.iter().filter(|d| d.after == STEADY).count() >= 10
+        },
+    );
+    let deliveries = deployment.api.deliveries();
+    let refused: Vec<_> = deliveries.iter().filter(|d| d.status != 200).collect();
+    assert!(refused.is_empty(), "{refused:?} of {}", deliveries.len());
+}
+
+#[test]
+fn a_failed_subscribe_says_what_it_changed_and_reruns_converge_on_one_secret() {
+    // GIVEN a stack deployed with the template's defaults, and an Event
+    // Platform that refuses the next two subscription creations (422)
+    let deployment = Deployment::from_template_default(TEMPLATE_REFRESH_SECS);
+    deployment.api.keep_delivering(Duration::from_millis(200));
+    deployment.api.refuse(
+        hyper::Method::POST,
+        "/subscriptions",
+        hyper::StatusCode::UNPROCESSABLE_ENTITY,
+        2,
+    );
+    // WHEN subscribe runs three times
+    let args = ["subscribe", "--email", "ops@example.com"];
+    let (first, second, third) = (
+        deployment.relay(&args),
+        deployment.relay(&args),
+        deployment.relay(&args),
+    );
+    // THEN the first failed, naming what it had already changed and that a rerun continues
+    assert_eq!((first.code, second.code), (2, 2), "{first:?}\n{second:?}");
+    for change in [
+        "notification secret stored in the stack's secret",
+        "signing secret stored in the stack's secret",
+        "subscriber subscriber-",
+        "run `akeneo-relay subscribe` again",
+    ] {
+        assert!(first.stderr.contains(change), "{change:?} in {first:?}");
+    }
+    // AND the last succeeded with one subscriber, and one Event Platform
+    // secret listed: the one the subscription signs with
+    assert_eq!(third.code, 0, "{third:?}");
+    assert_eq!(deployment.api.subscribers().len(), 1);
+    let secret = subscription_secret(&deployment);
+    assert_eq!(deployment.secret.event_platform_secrets(), [secret.as_str()]);
+    // AND Akeneo's events signed with it were accepted, and no run printed it
+    wait_until("Akeneo delivered", Duration::from_secs(10), || {
+        deployment.api.deliveries().iter().any(|d| d.after == STEADY)
+    });
+    assert!(deployment.api.deliveries().iter().all(|d| d.status == 200));
+    for outcome in [&first, &second, &third] {
+        assert!(
+            !outcome.stdout.contains(&secret) && !outcome.stderr.contains(&secret),
+            "{outcome:?}"
+        );
+    }
+}
+
+#[test]
+fn rotate_secret_after_a_failed_subscribe_needs_no_current_secret() {
+    // GIVEN a stack deployed with the template's defaults (reloaded every
+    // second, to keep the rotation short), a subscribe that failed after
+    // storing a secret, then one given its own secret: two are listed
+    let deployment = Deployment::from_template_default("1");
+    deployment.api.refuse(
+        hyper::Method::POST,
+        "/subscriptions",
+        hyper::StatusCode::UNPROCESSABLE_ENTITY,
+        1,
+    );
+    let failed = deployment.relay(&["subscribe", "--email", "ops@example.com"]);
+    assert_eq!(failed.code, 2, "{failed:?}");
+    let given = "a-secret-the-operator-chose-0123456789";
+    deployment.subscribe_with(&["--secret", given]);
+    assert_eq!(deployment.secret.event_platform_secrets().len(), 2);
+    // WHEN the secret is rotated without --current-secret
+    let outcome = deployment.relay(&["rotate-secret", "--settle", "2"]);
+    // THEN it rotates from the subscription's secret to a new one, which the stack now records
+    assert_eq!(outcome.code, 0, "{outcome:?}");
+    let new = subscription_secret(&deployment);
+    let first_patch = deployment
+        .api
+        .changes()
+        .into_iter()
+        .find(|c| c.method == "PATCH")
+        .expect("a PATCH");
+    assert_eq!(
+        first_patch.body["config"]["secret"],
+        json!({"primary": given, "secondary": new})
+    );
+    assert_eq!(
+        deployment.secret.document()["event_platform_subscription_secret"],
+        new.as_str()
+    );
+    assert!(
+        !deployment
+            .secret
+            .event_platform_secrets()
+            .contains(&given.to_owned())
+    );
+}
+
+#[test]
+fn subscribe_to_a_url_the_receiver_has_no_route_at_fails_at_once_saying_so() {
+    // GIVEN a stack deployed with the template's defaults
+    let deployment = Deployment::from_template_default(TEMPLATE_REFRESH_SECS);
+    // WHEN subscribe is given a Request URL under a path the receiver does not serve
+    let wrong = format!("http://127.0.0.1:{}/relay/event-platform", deployment.serve.port);
+    let started = Instant::now();
+    let outcome = deployment.relay(&["subscribe", "--email", "ops@example.com", "--request-url", &wrong]);
+    // THEN it fails without waiting for the receiver, saying the URL has no such route
+    assert_eq!(outcome.code, 2, "{outcome:?}");
+    assert!(started.elapsed() < Duration::from_secs(20), "{outcome:?}");
+    assert!(outcome.stderr.contains("has no such route"), "{outcome:?}");
+    assert!(deployment.api.subscribers().is_empty());
+}
+
 #[test]
 fn subscribe_twice_changes_nothing_the_second_time_and_says_so() {
     // GIVEN a deployment subscribed once
@@ -278,6 +453,51 @@ fn subscribe_with_other_events_updates_only_them() {
         last.body,
         json!({"events": ["com.akeneo.pim.v1.product.deleted"], "filter": "user_type=\"api\""})
     );
+}
+
+#[test]
+fn subscribe_with_the_connections_user_uuid_asks_akeneo_to_drop_its_events_and_reruns_change_nothing() {
+    // GIVEN a deployment subscribed with the default events
+    let deployment = Deployment::start();
+    deployment.subscribe();
+    let uuid = "5f9c2a1e-3b7d-4c8e-9f01-23456789abcd";
+    let with_uuid = [
+        "subscribe",
+        "--filter",
+        r#"user_type="api""#,
+        "--pim-user-uuid",
+        uuid,
+    ];
+    // WHEN subscribe runs with a filter and the connection's user UUID, twice
+    let first = deployment.relay(&with_uuid);
+    let changes = deployment.api.changes().len();
+    let second = deployment.relay(&with_uuid);
+    // THEN the filter sent keeps the user's and leaves out the connection's events
+    assert_eq!(first.code, 0, "{first:?}");
+    let patch = deployment.api.changes().pop().expect("a change");
+    assert_eq!(
+        patch.body,
+        json!({"filter": format!(r#"(user_type="api") and not user="{uuid}""#)})
+    );
+    // AND the second run sends nothing
+    assert_eq!(second.code, 0, "{second:?}");
+    assert_eq!(deployment.api.changes().len(), changes, "{second:?}");
+}
+
+#[test]
+fn subscribe_with_keep_own_events_sends_the_users_filter_alone() {
+    // GIVEN a deployment subscribed with the connection's events left out
+    let deployment = Deployment::start();
+    let uuid = "5f9c2a1e-3b7d-4c8e-9f01-23456789abcd";
+    let excluded = deployment.relay(&["subscribe", "--pim-user-uuid", uuid]);
+    assert_eq!(excluded.code, 0, "{excluded:?}");
+    // WHEN subscribe runs again with --keep-own-events
+    let outcome = deployment.relay(&["subscribe", "--pim-user-uuid", uuid, "--keep-own-events"]);
+    // THEN the exclusion is taken away
+    assert_eq!(outcome.code, 0, "{outcome:?}");
+    let patch = deployment.api.changes().pop().expect("a change");
+    assert_eq!(patch.method, "PATCH");
+    assert_eq!(patch.body, json!({"filter": null}));
 }
 
 #[test]

@@ -1,12 +1,13 @@
 //! What the integration tests share: moto (started by `scripts/test`), Akeneo's
 //! signing, Function URL requests, a test app around the receiver, queue
-//! messages for the processor, a PIM REST API test server, polling with a
+//! messages for the processor, a PIM REST API test server and a hostile Akeneo, polling with a
 //! deadline, and the release binaries.
 
 pub mod akeneo;
 pub mod app;
 pub mod events;
 pub mod function_url;
+pub mod hostile_akeneo;
 pub mod moto;
 pub mod pim;
 pub mod release;

@@ -1,28 +1,33 @@
 //! The PIM connection's flags, shared by `serve` (enrichment) and the Event
 //! Platform commands (the management API takes the connection's token). Each
 //! flag falls back to the variable the Lambdas read, so one set of
-//! variables serves both.
+//! variables serves both. Every flag is global: accepted before and after a
+//! nested subcommand (`subscriptions list --pim-url …`).
 
 use clap::Args;
-use shared::config::{PIM_CLIENT_ID, PIM_CLIENT_SECRET, PIM_PASSWORD, PIM_URL, PIM_USERNAME};
+use shared::config::{PIM_CLIENT_ID, PIM_CLIENT_SECRET, PIM_PASSWORD, PIM_URL, PIM_USER_UUID, PIM_USERNAME};
 
 #[derive(Args, Clone)]
 pub struct PimConnectionArgs {
     /// Your PIM (https://…).
-    #[arg(long, env = "PIM_URL")]
+    #[arg(long, env = "PIM_URL", global = true)]
     pim_url: Option<String>,
     /// The PIM connection's client id.
-    #[arg(long, env = "PIM_CLIENT_ID")]
+    #[arg(long, env = "PIM_CLIENT_ID", global = true)]
     pim_client_id: Option<String>,
     /// The PIM connection's secret.
-    #[arg(long, env = "PIM_CLIENT_SECRET", hide_env_values = true)]
+    #[arg(long, env = "PIM_CLIENT_SECRET", hide_env_values = true, global = true)]
     pim_client_secret: Option<String>,
     /// The PIM connection's username.
-    #[arg(long, env = "PIM_USERNAME")]
+    #[arg(long, env = "PIM_USERNAME", global = true)]
     pim_username: Option<String>,
     /// The PIM connection's password.
-    #[arg(long, env = "PIM_PASSWORD", hide_env_values = true)]
+    #[arg(long, env = "PIM_PASSWORD", hide_env_values = true, global = true)]
     pim_password: Option<String>,
+    /// The UUID of the connection's user: the author of the Event Platform
+    /// events the connection causes (see the README's "No write-back loops").
+    #[arg(long, env = "PIM_USER_UUID", global = true)]
+    pim_user_uuid: Option<String>,
 }
 
 impl PimConnectionArgs {
@@ -34,6 +39,7 @@ impl PimConnectionArgs {
             PIM_CLIENT_SECRET => &self.pim_client_secret,
             PIM_USERNAME => &self.pim_username,
             PIM_PASSWORD => &self.pim_password,
+            PIM_USER_UUID => &self.pim_user_uuid,
             _ => return None,
         };
         Some(value.clone())

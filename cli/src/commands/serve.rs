@@ -2,12 +2,14 @@
 //! request and batch handling the Lambdas use.
 
 use std::collections::HashSet;
+use std::panic::AssertUnwindSafe;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use clap::Args;
+use futures::FutureExt;
 use shared::adapters::aws::s3::S3PayloadStore;
 use shared::adapters::aws::sdk_config;
 use shared::adapters::aws::secrets_manager::SecretsManagerSource;
@@ -16,6 +18,7 @@ use shared::adapters::embedded::{EmbeddedIdempotencyStore, EmbeddedPayloadStore,
 use shared::adapters::logging_handler::LoggingHandler;
 use shared::config::{PIM_MAX_CONCURRENT_CALLS, PIM_SECRET_ARN, PimConfig, ReceiverConfig};
 use shared::core::processor::idempotency::DEFAULT_WINDOW;
+use shared::core::processor::own_events::OwnAuthors;
 use shared::core::processor::{Processor, Settings};
 use shared::core::receiver::{LargeEvents, Receiver, RouteSecrets, SecretStore};
 use shared::edges::local_http::{self, REDRIVE_PATH, RedriveAdmin};
@@ -355,6 +358,7 @@ where
 struct Pim {
     enrichment: Option<(shared::adapters::akeneo::PimClient, Duration)>,
     ignored_authors: Vec<String>,
+    own: OwnAuthors,
 }
 
 impl Pim {
@@ -370,7 +374,7 @@ impl Pim {
                 .lookup(other)
                 .unwrap_or_else(|| std::env::var(other).ok()),
         })?;
-        let mut ignored_authors: Vec<String> = args
+        let ignored_authors: Vec<String> = args
             .ignore_authors
             .iter()
             .map(|a| a.trim().to_owned())
@@ -380,26 +384,28 @@ impl Pim {
             return Ok(Pim {
                 enrichment: None,
                 ignored_authors,
+                own: OwnAuthors::default(),
             });
         };
         let client = shared::assembly::pim::client(&config, None).await?;
-        if config.skip_own_events {
-            ignored_authors.push(client.username().to_owned());
-        }
+        let own = shared::assembly::pim::own_authors(&config, &client);
         println!(
-            "  PIM: {} as {} ({} calls at a time): product and product model events enriched{}",
+            "  PIM: {} as {} ({} call{} at a time): product and product model events enriched{}",
             config.url,
             client.username(),
             config.max_concurrent_calls,
-            if config.skip_own_events {
-                ", own events skipped"
-            } else {
-                ""
+            if config.max_concurrent_calls == 1 { "" } else { "s" },
+            match (config.skip_own_events, &config.user_uuid) {
+                (false, _) => "",
+                (true, Some(_)) => ", own events skipped",
+                (true, None) =>
+                    ", own events skipped (Event Platform: by client id; --pim-user-uuid adds the user's UUID)",
             }
         );
         Ok(Pim {
             enrichment: Some((client, config.fetch_budget)),
             ignored_authors,
+            own,
         })
     }
 
@@ -407,7 +413,9 @@ impl Pim {
         &self,
         processor: Processor<H, D, V>,
     ) -> Processor<H, D, V> {
-        let processor = processor.with_ignored_authors(self.ignored_authors.clone());
+        let processor = processor
+            .with_ignored_authors(self.ignored_authors.clone())
+            .with_own_authors(self.own.clone());
         match &self.enrichment {
             Some((client, budget)) => {
                 processor.with_pim(Arc::new(client.clone()) as Arc<dyn PimReader>, *budget)
@@ -476,16 +484,29 @@ where
             // not wait, as Lambda's pollers keep up with a backlog.
             let mut wait = POLL_WAIT;
             while !*stopped.borrow() {
-                match poll_once(&source, &processor, POLL_BATCH, wait, run_for, &stats).await {
-                    Ok(handled) => {
+                // The processor turns its own panics into retries; this guard is
+                // for the queue adapters around it. A poller that died would
+                // leave the HTTP side acknowledging events nobody processes.
+                let polled =
+                    AssertUnwindSafe(poll_once(&source, &processor, POLL_BATCH, wait, run_for, &stats))
+                        .catch_unwind()
+                        .await;
+                match polled {
+                    Ok(Ok(handled)) => {
                         wait = if handled == POLL_BATCH {
                             Duration::ZERO
                         } else {
                             POLL_WAIT
                         }
                     }
-                    Err(error) => {
+                    Ok(Err(error)) => {
                         tracing::warn!(reason = %error, "polling the queue failed; trying again");
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                    }
+                    Err(_) => {
+                        tracing::error!(
+                            "polling the queue panicked; its messages come back after their visibility timeout; polling again"
+                        );
                         tokio::time::sleep(Duration::from_secs(1)).await;
                     }
                 }

@@ -16,7 +16,11 @@
 //!   linked by `_links.next`.
 //! - Playing Akeneo: after each change to a subscription, it delivers a test
 //!   event to its URL signed as Akeneo would (primary and secondary), and
-//!   once with each of its secrets alone, and records the answers.
+//!   once with each of its secrets alone, and records the answers. With
+//!   [`EventPlatformApi::keep_delivering`], it also delivers one event to
+//!   every active subscription at a steady pace, as a live PIM does.
+//! - Faults: [`EventPlatformApi::refuse`] answers the next calls of a kind
+//!   with a status of the test's choosing (before changing anything).
 //!
 //! One deviation: a subscription URL may be `http://127.0.0.1:…` (the local
 //! `serve`); Akeneo requires HTTPS.
@@ -25,6 +29,7 @@
 
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use base64::Engine;
 use bytes::Bytes;
@@ -72,8 +77,21 @@ struct State {
     logs: Vec<Value>,
     calls: Vec<Call>,
     deliveries: Vec<Delivery>,
+    faults: Vec<Fault>,
     next_id: u64,
 }
+
+/// Calls of `method` whose path ends with `path_suffix` are answered `status`,
+/// `times` more times.
+struct Fault {
+    method: Method,
+    path_suffix: String,
+    status: StatusCode,
+    times: usize,
+}
+
+/// [`Delivery::after`] of the steady deliveries.
+pub const STEADY: &str = "steady";
 
 pub struct EventPlatformApi {
     pub base: String,
@@ -159,6 +177,43 @@ impl EventPlatformApi {
     pub fn add_log(&self, entry: Value) {
         self.state.lock().expect("lock").logs.push(entry);
     }
+
+    /// Answers the next `times` calls of `method` to a path ending with
+    /// `path_suffix` with `status`, changing nothing.
+    pub fn refuse(&self, method: Method, path_suffix: &str, status: StatusCode, times: usize) {
+        self.state.lock().expect("lock").faults.push(Fault {
+            method,
+            path_suffix: path_suffix.to_owned(),
+            status,
+            times,
+        });
+    }
+
+    /// From now on, delivers one event signed as Akeneo signs it to every
+    /// active subscription each `every`, recording each answer ([`STEADY`]).
+    pub fn keep_delivering(&self, every: Duration) {
+        let state = Arc::clone(&self.state);
+        self.runtime.spawn(async move {
+            loop {
+                tokio::time::sleep(every).await;
+                let count = state.lock().expect("lock").subscriptions.len();
+                for index in 0..count {
+                    deliver_once(&state, index).await;
+                }
+            }
+        });
+    }
+}
+
+/// Answers the call with a fault set for it, if any.
+fn fault_for(state: &Arc<Mutex<State>>, method: &Method, path: &str) -> Option<StatusCode> {
+    let mut state = state.lock().expect("lock");
+    let fault = state
+        .faults
+        .iter_mut()
+        .find(|f| f.times > 0 && f.method == *method && path.ends_with(&f.path_suffix))?;
+    fault.times -= 1;
+    Some(fault.status)
 }
 
 async fn answer(state: &Arc<Mutex<State>>, request: Request<Incoming>) -> Response<Full<Bytes>> {
@@ -208,6 +263,9 @@ async fn answer(state: &Arc<Mutex<State>>, request: Request<Incoming>) -> Respon
         path: path.clone(),
         body: body.clone(),
     });
+    if let Some(status) = fault_for(state, &parts.method, &path) {
+        return reply(status, json!({"message": "refused by the test (fault injected)"}));
+    }
     let segments: Vec<&str> = route.split('/').collect();
     let (status, answer, deliver_to) = {
         let mut state = state.lock().expect("lock");
@@ -483,12 +541,11 @@ fn token(state: &Arc<Mutex<State>>, authorization: &str, body: &Value) -> Respon
     )
 }
 
-/// Delivers a test event to the subscription's URL as Akeneo would, then
-/// signed with each of its secrets alone.
-async fn play_akeneo(state: &Arc<Mutex<State>>, index: usize, after: &str) {
-    let subscription = state.lock().expect("lock").subscriptions[index].1.clone();
+/// An active subscription's URL and (primary, secondary) secrets.
+fn delivery_target(state: &Arc<Mutex<State>>, index: usize) -> Option<(String, String, Option<String>)> {
+    let subscription = state.lock().expect("lock").subscriptions.get(index)?.1.clone();
     if subscription["status"] != "active" {
-        return;
+        return None;
     }
     let url = subscription
         .pointer("/config/url")
@@ -502,7 +559,13 @@ async fn play_akeneo(state: &Arc<Mutex<State>>, index: usize, after: &str) {
             .filter(|s| !s.is_empty())
             .map(str::to_owned)
     };
-    let (Some(primary), secondary) = (secret("primary"), secret("secondary")) else {
+    Some((url, secret("primary")?, secret("secondary")))
+}
+
+/// Delivers a test event to the subscription's URL as Akeneo would, then
+/// signed with each of its secrets alone.
+async fn play_akeneo(state: &Arc<Mutex<State>>, index: usize, after: &str) {
+    let Some((url, primary, secondary)) = delivery_target(state, index) else {
         return;
     };
     let mut signings = vec![("both".to_owned(), primary.clone(), secondary.clone())];
@@ -510,6 +573,24 @@ async fn play_akeneo(state: &Arc<Mutex<State>>, index: usize, after: &str) {
     if let Some(secondary) = &secondary {
         signings.push((secondary.clone(), secondary.clone(), None));
     }
+    deliver(state, &url, signings, after).await;
+}
+
+/// One event to the subscription, signed as Akeneo signs it (both secrets).
+async fn deliver_once(state: &Arc<Mutex<State>>, index: usize) {
+    let Some((url, primary, secondary)) = delivery_target(state, index) else {
+        return;
+    };
+    deliver(state, &url, vec![("both".to_owned(), primary, secondary)], STEADY).await;
+}
+
+/// Delivers one event per (label, primary, secondary) signing to `url`.
+async fn deliver(
+    state: &Arc<Mutex<State>>,
+    url: &str,
+    signings: Vec<(String, String, Option<String>)>,
+    after: &str,
+) {
     let client = reqwest::Client::new();
     for (label, primary, secondary) in signings {
         let id = {
@@ -519,7 +600,7 @@ async fn play_akeneo(state: &Arc<Mutex<State>>, index: usize, after: &str) {
         let body = json!({"specversion": "1.0", "id": id, "source": "pim", "type": "com.akeneo.pim.v1.product.updated",
             "subject": "https://pim", "time": "2026-12-02T10:00:00Z", "data": {"product": {"uuid": "7ba8b4f3-2f4c-4a5e-9f4b-3f1a2b9c8d7e"}}})
         .to_string();
-        let mut request = client.post(&url).body(body.clone());
+        let mut request = client.post(url).body(body.clone());
         for (name, value) in event_platform::headers(&primary, secondary.as_deref(), body.as_bytes()) {
             request = request.header(name, value);
         }

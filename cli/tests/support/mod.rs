@@ -117,6 +117,16 @@ impl Serve {
             .map_or(0, |kb| kb * 1024)
     }
 
+    /// The most memory the process has held so far (`VmHWM`).
+    pub fn peak_resident_bytes(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).expect("status");
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmHWM:"))
+            .and_then(|kb| kb.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            .map_or(0, |kb| kb * 1024)
+    }
+
     /// Sends SIGTERM and answers how long the process took to exit (or `None`).
     pub fn terminate(&mut self, within: Duration) -> Option<Duration> {
         let started = Instant::now();

@@ -3,6 +3,7 @@
 //! the function at init with a message naming it.
 
 #[cfg(feature = "akeneo")]
+pub mod destination;
 pub mod pim;
 pub mod processor;
 pub mod receiver;
@@ -25,6 +26,11 @@ pub enum InitError {
     Pim(#[from] crate::adapters::akeneo::PimError),
     #[error("the queue sender could not be built: {0}")]
     Queue(#[from] crate::adapters::aws::sqs_direct::DirectSqsError),
+    /// Never carries the secret.
+    #[error("the forwarding secret FORWARD_SECRET_ARN names could not be used: {0}")]
+    ForwardSecret(String),
+    #[error("the HTTPS forwarder could not be built: {0}")]
+    Forwarder(String),
     #[error("{PIM_URL} is set but this build has no PIM client (the shared crate's `akeneo` feature is off)")]
     PimUnsupported,
 }

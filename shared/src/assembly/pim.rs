@@ -14,6 +14,7 @@ use crate::adapters::aws::sdk_config;
 use crate::adapters::aws::secrets_manager::SecretsManagerSource;
 use crate::config::{CredentialSource, Credentials, PimConfig};
 use crate::core::processor::Processor;
+use crate::core::processor::own_events::OwnAuthors;
 use crate::ports::pim::PimReader;
 
 /// How long init waits for the first token (a failure is logged, not fatal:
@@ -120,10 +121,20 @@ where
         username = client.username(),
         max_concurrent_calls = config.max_concurrent_calls,
         skip_own_events = config.skip_own_events,
+        user_uuid = config.user_uuid.as_deref(),
         "product and product model events are enriched from the PIM"
     );
-    let own = config.skip_own_events.then(|| client.username().to_owned());
+    let own = own_authors(config, &client);
     Ok(processor
         .with_pim(Arc::new(client) as Arc<dyn PimReader>, config.fetch_budget)
-        .with_ignored_authors(own))
+        .with_own_authors(own))
+}
+
+/// The connection's own events, as each protocol names their author; none
+/// when told not to skip them.
+pub fn own_authors(config: &PimConfig, client: &PimClient) -> OwnAuthors {
+    if !config.skip_own_events {
+        return OwnAuthors::default();
+    }
+    OwnAuthors::connection(client.username(), client.client_id(), config.user_uuid.as_deref())
 }

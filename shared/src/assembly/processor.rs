@@ -6,31 +6,39 @@
 use std::future::Future;
 use std::sync::Arc;
 
+use super::destination::{Destination, destination};
 use super::{InitError, logged};
 use crate::adapters::aws::dynamodb::DynamoDbIdempotencyStore;
 use crate::adapters::aws::s3::S3PayloadStore;
 use crate::adapters::aws::sdk_config;
 use crate::adapters::aws::sqs::SqsQueue;
-use crate::config::ProcessorConfig;
+use crate::config::{DestinationConfig, ProcessorConfig};
 use crate::core::processor::Processor;
 use crate::observability::metrics::Metrics;
 use crate::ports::handler::EventHandler;
 
 /// Reads the environment first, so a missing value stops init before the
 /// business logic builds its own clients.
+///
+/// `logic` is built only when the configuration's destination is the Rust
+/// logic (`DESTINATION` unset or `logic`); otherwise events go to the bus or
+/// the endpoint it names.
 pub async fn from_env<H: EventHandler>(
     logic: impl Future<Output = H>,
-) -> Result<Processor<H, SqsQueue, SqsQueue>, InitError> {
+) -> Result<Processor<Destination<H>, SqsQueue, SqsQueue>, InitError> {
     let config = ProcessorConfig::from_env().map_err(|e| logged(e.into()))?;
-    let logic = logic.await;
     let sdk = sdk_config().await;
+    let logic = destination(&config.destination, logic, &sdk).await?;
+    // A destination that cannot carry a large event whole points to its
+    // object: it stays for the bucket's lifecycle rule to remove.
+    let delete_when_done = config.delete_payloads_when_done && config.destination == DestinationConfig::Logic;
     let source = SqsQueue::new(&sdk, &config.queue_url);
     let dead_letters = SqsQueue::new(&sdk, &config.dead_letter_queue_url);
     // Pointers name their bucket; the processor writes none, so its store has
     // no bucket of its own.
     let payloads = S3PayloadStore::new(&sdk, "");
     let mut processor = Processor::new(logic, dead_letters, source, config.settings)
-        .with_payload_store(Arc::new(payloads), config.delete_payloads_when_done)
+        .with_payload_store(Arc::new(payloads), delete_when_done)
         .with_metrics(Metrics::from_env())
         .with_ignored_authors(config.ignored_authors.clone());
     if let Some(idempotency) = &config.idempotency {

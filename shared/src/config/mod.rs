@@ -1,12 +1,14 @@
 //! Configuration, read once at init from the environment. Each loader takes a
 //! lookup function so tests need not touch the process environment.
 
+mod destination;
 mod payloads;
 mod pim;
 mod processor;
 mod receiver;
 pub mod stack_outputs;
 
+pub use destination::*;
 pub use payloads::*;
 pub use pim::*;
 pub use processor::*;

@@ -6,6 +6,7 @@ use std::fmt;
 use std::time::Duration;
 
 use super::{ConfigError, number, read};
+use crate::core::processor::own_events::user_uuid;
 
 pub const PIM_URL: &str = "PIM_URL";
 pub const PIM_CLIENT_ID: &str = "PIM_CLIENT_ID";
@@ -17,6 +18,7 @@ pub const PIM_MAX_CONCURRENT_CALLS: &str = "PIM_MAX_CONCURRENT_CALLS";
 pub const PIM_FETCH_BUDGET_SECS: &str = "PIM_FETCH_BUDGET_SECS";
 pub const PIM_SKIP_OWN_EVENTS: &str = "PIM_SKIP_OWN_EVENTS";
 pub const PIM_IGNORE_AUTHORS: &str = "PIM_IGNORE_AUTHORS";
+pub const PIM_USER_UUID: &str = "PIM_USER_UUID";
 
 /// Calls to the PIM one process makes at the same time. Akeneo allows 4 per
 /// connection; the template runs at most 4 processor instances
@@ -99,8 +101,13 @@ pub struct PimConfig {
     pub credentials: CredentialSource,
     pub max_concurrent_calls: usize,
     pub fetch_budget: Duration,
-    /// Skip events whose author is the connection's own username.
+    /// Skip the events the connection caused (see
+    /// [`crate::core::processor::own_events`]).
     pub skip_own_events: bool,
+    /// The UUID of the connection's user: the author the Event Platform puts
+    /// in the events the connection causes. No API tells it; the README says
+    /// how to find it.
+    pub user_uuid: Option<String>,
 }
 
 impl PimConfig {
@@ -178,6 +185,13 @@ impl PimConfig {
             max_concurrent_calls,
             fetch_budget: Duration::from_secs(budget),
             skip_own_events: flag(lookup, PIM_SKIP_OWN_EVENTS, true)?,
+            user_uuid: match read(lookup, PIM_USER_UUID) {
+                None => None,
+                Some(text) => Some(user_uuid(&text).ok_or_else(|| ConfigError::Invalid {
+                    name: PIM_USER_UUID,
+                    reason: format!("{text:?} is not a UUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)"),
+                })?),
+            },
         }))
     }
 }
@@ -256,6 +270,28 @@ mod tests {
         assert_eq!(config.max_concurrent_calls, 1);
         assert_eq!(config.fetch_budget, Duration::from_secs(20));
         assert!(config.skip_own_events);
+        assert_eq!(config.user_uuid, None);
+    }
+
+    #[test]
+    fn a_user_uuid_is_kept_in_lower_case_and_anything_else_is_refused_by_name() {
+        // GIVEN the connection with a user UUID in upper case, then with a username there
+        let with = |value: &'static str| {
+            let mut vars = GIVEN.to_vec();
+            vars.push((PIM_USER_UUID, value));
+            load(&vars)
+        };
+        // WHEN the configuration is read
+        // THEN the UUID is kept in lower case, and the username is refused naming the variable
+        let config = with("B238E9F7-FCEC-45BD-9431-D43CD624B244")
+            .expect("valid")
+            .expect("a connection");
+        assert_eq!(
+            config.user_uuid.as_deref(),
+            Some("b238e9f7-fcec-45bd-9431-d43cd624b244")
+        );
+        let error = with("relay_1234").expect_err("not a UUID");
+        assert!(error.to_string().contains(PIM_USER_UUID), "{error}");
     }
 
     #[test]

@@ -1,6 +1,9 @@
 use std::time::Duration;
 
-use super::{ConfigError, PimConfig, delete_payloads_when_done, ignored_authors, number, read, required};
+use super::{
+    ConfigError, DestinationConfig, PimConfig, delete_payloads_when_done, ignored_authors, number, read,
+    required,
+};
 use crate::core::processor::idempotency::DEFAULT_WINDOW;
 use crate::core::processor::{DEFAULT_BACKOFF_CAP, DEFAULT_CONCURRENCY, Settings};
 
@@ -33,6 +36,8 @@ pub struct ProcessorConfig {
     pub ignored_authors: Vec<String>,
     /// Delete a large event's object once its message is done.
     pub delete_payloads_when_done: bool,
+    /// Where events go once every check has passed.
+    pub destination: DestinationConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -97,6 +102,7 @@ impl ProcessorConfig {
             idempotency: idempotency(&lookup)?,
             pim: PimConfig::from_lookup(&lookup)?,
             ignored_authors: ignored_authors(&lookup),
+            destination: DestinationConfig::from_lookup(&lookup)?,
         })
     }
 }

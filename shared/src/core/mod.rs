@@ -1,8 +1,10 @@
 //! The pure core: every rule of the relay as plain functions and types. It
 //! reaches the outside world only through [`crate::ports`].
 
+pub mod answers;
 pub mod body;
 pub mod delivery;
+pub mod destination;
 pub mod event;
 pub mod message;
 pub mod notification;

@@ -5,9 +5,19 @@
 //! secret; answered at once and never queued: they are about the relay, not
 //! about the PIM's data.
 
+use std::time::{Duration, SystemTime};
+
 use serde::Deserialize;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
 
 use crate::core::signature::{Secrets, SignatureError, event_platform};
+
+/// How far a notification's `timestamp` may be from now for it to change the
+/// suspension state. Akeneo sends at once and retries 1 s and 2 s apart; this
+/// leaves room for clock skew and queueing on its side, and none for a
+/// signed notification replayed later.
+pub const NOTIFICATION_TOLERANCE: Duration = Duration::from_secs(300);
 
 /// The route Akeneo posts notifications to, beside the events route.
 pub const NOTIFICATIONS_PATH: &str = "/event-platform/notifications";
@@ -85,6 +95,40 @@ pub enum NotificationError {
     Unauthorized(#[from] SignatureError),
     #[error("the notification is not a JSON object with a notification_type")]
     Invalid,
+}
+
+/// A state change whose timestamp is missing, unreadable or too far from now:
+/// possibly a replay of a genuine, signed notification.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the notification's timestamp {0}")]
+pub struct StaleNotification(String);
+
+/// A notification that changes the suspension state must be recent (within
+/// `tolerance` of `now`, either way): a replayed `subscription.resumed`
+/// would otherwise clear the alarm of a subscription still suspended. Other
+/// notifications change nothing and are not checked.
+pub fn check_fresh(
+    notification: &Notification,
+    now: SystemTime,
+    tolerance: Duration,
+) -> Result<(), StaleNotification> {
+    if notification.kind.suspended_value().is_none() {
+        return Ok(());
+    }
+    let Some(text) = notification.timestamp.as_deref() else {
+        return Err(StaleNotification("is missing".into()));
+    };
+    let at = OffsetDateTime::parse(text, &Rfc3339)
+        .map_err(|_| StaleNotification("is not an RFC 3339 time".into()))?;
+    let skew = (OffsetDateTime::from(now) - at).abs();
+    if skew > tolerance {
+        return Err(StaleNotification(format!(
+            "is {} s from now, over the {} s allowed",
+            skew.whole_seconds(),
+            tolerance.as_secs()
+        )));
+    }
+    Ok(())
 }
 
 /// Verifies the primary signature against the notification secret(s), then
@@ -230,5 +274,69 @@ mod tests {
         assert!(is_notifications_path("/event-platform/notifications/"));
         assert!(!is_notifications_path("/event-platform"));
         assert!(!is_notifications_path("/event-platform/notifications//"));
+    }
+
+    fn at(text: &str) -> SystemTime {
+        OffsetDateTime::parse(text, &Rfc3339).expect("time").into()
+    }
+
+    fn resumed(timestamp: Option<&str>) -> Notification {
+        let body = match timestamp {
+            Some(t) => format!(r#"{{"notification_type":"subscription.resumed","timestamp":"{t}"}}"#),
+            None => r#"{"notification_type":"subscription.resumed"}"#.to_owned(),
+        };
+        parse(body.as_bytes()).expect("parses")
+    }
+
+    #[test]
+    fn a_state_change_sent_now_or_retried_seconds_later_is_fresh() {
+        // GIVEN a resumption stamped 03:00:00
+        let notification = resumed(Some("2026-11-24T03:00:00Z"));
+        // WHEN it arrives at once, after Akeneo's retries, and 4 minutes early by a skewed clock
+        // THEN it is fresh each time
+        for now in [
+            "2026-11-24T03:00:00Z",
+            "2026-11-24T03:00:03Z",
+            "2026-11-24T02:56:00Z",
+        ] {
+            assert_eq!(
+                check_fresh(&notification, at(now), NOTIFICATION_TOLERANCE),
+                Ok(()),
+                "{now}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_resumption_replayed_years_later_is_stale() {
+        // GIVEN a signed resumption from 2020
+        let notification = resumed(Some("2020-01-01T00:00:00Z"));
+        // WHEN it arrives in 2026
+        let checked = check_fresh(&notification, at("2026-12-03T20:00:00Z"), NOTIFICATION_TOLERANCE);
+        // THEN it is stale
+        assert!(checked.is_err(), "{checked:?}");
+    }
+
+    #[test]
+    fn a_state_change_without_a_readable_timestamp_is_stale() {
+        // GIVEN resumptions without a timestamp, and with one that is not RFC 3339
+        // WHEN they are checked
+        // THEN both are stale
+        for notification in [resumed(None), resumed(Some("yesterday"))] {
+            assert!(check_fresh(&notification, SystemTime::now(), NOTIFICATION_TOLERANCE).is_err());
+        }
+    }
+
+    #[test]
+    fn a_notification_that_changes_nothing_is_not_checked() {
+        // GIVEN a notification of an unknown type from 2020
+        let body = br#"{"notification_type":"subscription.renamed","timestamp":"2020-01-01T00:00:00Z"}"#;
+        let notification = parse(body).expect("parses");
+        // WHEN it is checked
+        // THEN it passes: it sets no metric
+        assert_eq!(
+            check_fresh(&notification, SystemTime::now(), NOTIFICATION_TOLERANCE),
+            Ok(())
+        );
     }
 }

@@ -39,4 +39,14 @@ pub trait EventHandler: Send + Sync + 'static {
     fn stale_policy(&self, event: &PimEvent) -> StalePolicy {
         StalePolicy::default_for(event)
     }
+
+    /// Handles every pending event of a batch in one call, for logic that
+    /// groups its own calls (the EventBridge publisher sends ten events per
+    /// call). `Some` answers one outcome per event, in order, and replaces
+    /// the per-event calls; `None`, the default, has [`Self::handle`] called
+    /// for each event, concurrently but in order per entity.
+    fn handle_batch(&self, events: &[&PimEvent]) -> impl Future<Output = Option<Vec<Outcome>>> + Send {
+        let _ = events;
+        std::future::ready(None)
+    }
 }

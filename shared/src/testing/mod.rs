@@ -3,6 +3,8 @@
 //! that fail on demand. Compiled for the crate's own tests and, with the
 //! `testing` feature, for the integration tests.
 
+pub mod answers;
+pub mod bus;
 pub mod model;
 #[cfg(test)]
 mod properties;

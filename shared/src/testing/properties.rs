@@ -7,6 +7,7 @@
 use http::Method;
 use proptest::prelude::*;
 
+use super::answers::check_answer;
 use super::model::{
     EVENT_PLATFORM_SECRETS, EVENTS_API_SECRETS, NOW, RequestCase, SignatureCase, check_message_and_processor,
     check_request, check_signatures, check_split,
@@ -228,6 +229,68 @@ fn signatures() -> impl Strategy<Value = SignatureCase> {
         )
 }
 
+/// A number as an answer could write it: ordinary, past u64, negative,
+/// fractional, in exponent form, or text.
+fn hostile_number() -> impl Strategy<Value = String> {
+    prop_oneof![
+        any::<u32>().prop_map(|n| n.to_string()),
+        Just("18446744073709551615".to_owned()),
+        Just("18446744073709551616".to_owned()),
+        Just("99999999999999999999999999".to_owned()),
+        Just("-1".to_owned()),
+        Just("1.5".to_owned()),
+        Just("1e308".to_owned()),
+        Just("\"3600\"".to_owned()),
+        Just("null".to_owned()),
+    ]
+}
+
+/// A JSON string's content, escapes and controls included.
+fn answer_text() -> impl Strategy<Value = String> {
+    proptest::collection::vec(string_char(), 0..12).prop_map(|parts| parts.concat())
+}
+
+/// What Akeneo's APIs could answer: token answers, search pages, lists and
+/// errors with hostile values, truncated or followed by stray bytes, or no
+/// JSON at all.
+fn answer() -> impl Strategy<Value = (u8, Vec<u8>)> {
+    let token = (answer_text(), hostile_number(), answer_text()).prop_map(|(access, expires, refresh)| {
+        format!(r#"{{"access_token":"{access}","expires_in":{expires},"token_type":"bearer","refresh_token":"{refresh}"}}"#)
+    });
+    let page = || {
+        (proptest::collection::vec(answer_text(), 0..4), answer_text()).prop_map(|(keys, next)| {
+            let items: Vec<String> = keys
+                .iter()
+                .map(|k| format!(r#"{{"uuid":"{k}","code":"{k}","values":{{}}}}"#))
+                .collect();
+            format!(
+                r#"{{"_links":{{"next":{{"href":"{next}"}}}},"_embedded":{{"items":[{}]}}}}"#,
+                items.join(",")
+            )
+        })
+    };
+    let error = answer_text().prop_map(|m| format!(r#"{{"code":400,"message":"{m}"}}"#));
+    let json = prop_oneof![
+        token,
+        page(),
+        page().prop_map(|p| format!("[{p}]")),
+        error,
+        hostile_number()
+    ];
+    let shaped =
+        (json, 0..3usize, proptest::collection::vec(any::<u8>(), 0..8)).prop_map(|(text, how, stray)| {
+            let mut bytes = text.into_bytes();
+            match how {
+                0 => {}
+                1 => bytes.truncate(bytes.len() / 2),
+                _ => bytes.extend(stray),
+            }
+            bytes
+        });
+    let body = prop_oneof![4 => shaped, 1 => proptest::collection::vec(any::<u8>(), 0..256)];
+    (any::<u8>(), body)
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 512, failure_persistence: None, ..ProptestConfig::default() })]
 
@@ -261,5 +324,13 @@ proptest! {
         // WHEN both protocols verify them
         // THEN each verdict is the model's
         check_signatures(&case);
+    }
+
+    #[test]
+    fn no_answer_from_akeneo_panics_or_passes_its_bounds((pick, body) in answer()) {
+        // GIVEN any answer a PIM or the management API could send
+        // WHEN it is read as a token, a search page, a list, an error, a Retry-After or chunks under a limit
+        // THEN nothing panics and every value read is within its bound
+        check_answer(pick, &body);
     }
 }

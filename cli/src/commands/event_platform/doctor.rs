@@ -10,12 +10,16 @@
 //!    stack holds, and Akeneo's delivery log shows no 401 from it in the last
 //!    hour (Akeneo never returns a subscription's secret, so its refusals are
 //!    the only sign that it signs with another one).
+//!
+//! With `--json`, the same checks as one JSON object on stdout once all ran:
+//! `{"ok":…,"request_url":…,"checks":[{"name":…,"outcome":…,"detail":…}]}`.
 
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime};
 
 use crate::deployment::log_line_exists;
 use clap::Args;
+use serde::Serialize;
 use serde_json::json;
 use shared::adapters::akeneo::LogQuery;
 use shared::adapters::aws::{SdkConfig, sdk_config};
@@ -25,7 +29,7 @@ use shared::core::signature::event_platform;
 use shared::edges::local_http::PROBES_PATH;
 use tokio::time::Instant;
 
-use super::{PimArgs, StackArgs, deadline, find_subscriber, probe};
+use super::{PimArgs, StackArgs, deadline, find_subscriber, print_json, probe};
 use crate::commands::{DEFAULT_PORT, DEV_EVENT_PLATFORM_SECRET};
 use crate::error::CliError;
 
@@ -55,24 +59,101 @@ pub struct DoctorArgs {
     /// How long the test event may take to reach the processor.
     #[arg(long, default_value_t = 60, value_name = "SECONDS")]
     within: u64,
+    /// Print the checks as one JSON object, for scripts (the exit code is the same).
+    #[arg(long)]
+    json: bool,
 }
 
+/// What became of one check.
+#[derive(Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+enum Outcome {
+    Ok,
+    Failed,
+    /// Not checked: what it needs was not given.
+    Skipped,
+}
+
+/// One check: `name` stays the same from run to run so a script can pick it
+/// out; `detail` is the sentence the human output prints.
+#[derive(Serialize)]
+struct Check {
+    name: &'static str,
+    outcome: Outcome,
+    detail: String,
+}
+
+/// What `--json` prints: the verdict first, as a reader looks for it.
+#[derive(Serialize)]
+struct Summary<'a> {
+    ok: bool,
+    request_url: &'a str,
+    checks: &'a [Check],
+}
+
+/// The checks so far. The human output prints each as it ends, since some
+/// wait up to --within seconds; JSON needs them all, so it waits for the end.
 struct Report {
-    failed: usize,
+    json: bool,
+    request_url: String,
+    checks: Vec<Check>,
 }
 
 impl Report {
-    fn ok(&self, what: &str) {
-        println!("ok    {what}");
+    fn ok(&mut self, name: &'static str, what: &str) {
+        self.add(name, Outcome::Ok, what.to_owned());
     }
 
-    fn fail(&mut self, what: &str, why: impl std::fmt::Display) {
-        self.failed += 1;
-        println!("FAIL  {what}: {why}");
+    fn fail(&mut self, name: &'static str, what: &str, why: impl std::fmt::Display) {
+        self.add(name, Outcome::Failed, format!("{what}: {why}"));
     }
 
-    fn note(&self, what: &str) {
-        println!("--    {what}");
+    fn note(&mut self, name: &'static str, what: &str) {
+        self.add(name, Outcome::Skipped, what.to_owned());
+    }
+
+    fn add(&mut self, name: &'static str, outcome: Outcome, detail: String) {
+        if !self.json {
+            let mark = match outcome {
+                Outcome::Ok => "ok   ",
+                Outcome::Failed => "FAIL ",
+                Outcome::Skipped => "--   ",
+            };
+            println!("{mark} {detail}");
+        }
+        self.checks.push(Check {
+            name,
+            outcome,
+            detail,
+        });
+    }
+
+    fn failed(&self) -> usize {
+        self.checks
+            .iter()
+            .filter(|c| c.outcome == Outcome::Failed)
+            .count()
+    }
+
+    /// Prints the verdict and answers the exit code: 1 when any check failed.
+    fn finish(self) -> ExitCode {
+        let failed = self.failed();
+        if self.json {
+            print_json(&Summary {
+                ok: failed == 0,
+                request_url: &self.request_url,
+                checks: &self.checks,
+            });
+        } else if failed == 0 {
+            println!("all checks passed");
+        } else {
+            println!("{failed} check(s) failed");
+        }
+        if failed == 0 {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        }
     }
 }
 
@@ -84,20 +165,32 @@ pub async fn run(args: DoctorArgs) -> Result<ExitCode, CliError> {
         Ok(url) => url.trim_end_matches('/').to_owned(),
         Err(_) => format!("http://127.0.0.1:{}/event-platform", args.port),
     };
-    let mut report = Report { failed: 0 };
-    println!("checking {request_url}");
+    let mut report = Report {
+        json: args.json,
+        request_url: request_url.clone(),
+        checks: Vec::new(),
+    };
+    if !args.json {
+        println!("checking {request_url}");
+    }
 
     let events_api_url = args.events_api_url.clone().or(stack.events_api_url.clone());
-    for url in std::iter::once(request_url.as_str()).chain(events_api_url.as_deref()) {
+    let urls = std::iter::once(("request_url_answers_head", request_url.as_str())).chain(
+        events_api_url
+            .as_deref()
+            .map(|url| ("events_api_url_answers_head", url)),
+    );
+    for (name, url) in urls {
         match http.head(url).send().await {
             Ok(answer) if answer.status().as_u16() == 200 => {
-                report.ok(&format!("{url} answers HEAD with 200"))
+                report.ok(name, &format!("{url} answers HEAD with 200"))
             }
             Ok(answer) => report.fail(
+                name,
                 &format!("{url} answers HEAD"),
                 format!("{} (not 200)", answer.status()),
             ),
-            Err(error) => report.fail(&format!("{url} answers HEAD"), error),
+            Err(error) => report.fail(name, &format!("{url} answers HEAD"), error),
         }
     }
 
@@ -128,6 +221,7 @@ pub async fn run(args: DoctorArgs) -> Result<ExitCode, CliError> {
     match secret {
         Some(secret) => test_event(&http, &request_url, &secret, &seen_by, args.within, &mut report).await,
         None => report.fail(
+            "test_event_accepted",
             "a signed test event reaches the processor",
             "no secret to sign it with (--secret, or --secrets-arn with the stack's secret)",
         ),
@@ -137,40 +231,50 @@ pub async fn run(args: DoctorArgs) -> Result<ExitCode, CliError> {
         Some(Ok(listed)) => {
             for (index, secret) in listed.iter().enumerate() {
                 match probe::status(&http, &request_url, secret).await {
-                    Ok(200) => report.ok(&format!(
-                        "the receiver accepts the stack's Event Platform secret #{}",
-                        index + 1
-                    )),
+                    Ok(200) => report.ok(
+                        "receiver_accepts_stack_secret",
+                        &format!(
+                            "the receiver accepts the stack's Event Platform secret #{}",
+                            index + 1
+                        ),
+                    ),
                     Ok(status) => report.fail(
+                        "receiver_accepts_stack_secret",
                         &format!(
                             "the receiver accepts the stack's Event Platform secret #{}",
                             index + 1
                         ),
                         format!("it answers {status}; it reloads its secrets every SECRETS_REFRESH_SECS"),
                     ),
-                    Err(error) => report.fail("the receiver accepts the stack's secrets", error),
+                    Err(error) => report.fail(
+                        "receiver_accepts_stack_secret",
+                        "the receiver accepts the stack's secrets",
+                        error,
+                    ),
                 }
             }
         }
-        Some(Err(error)) => report.fail("the stack's signing secrets can be read", error),
-        None => report.note("the stack's signing secrets: not checked (no --secrets-arn)"),
+        Some(Err(error)) => report.fail(
+            "stack_secrets_readable",
+            "the stack's signing secrets can be read",
+            error,
+        ),
+        None => report.note(
+            "receiver_accepts_stack_secret",
+            "the stack's signing secrets: not checked (no --secrets-arn)",
+        ),
     }
 
     if args.subscription {
         subscription_checks(&args.pim, &request_url, &mut report).await;
     } else {
         report.note(
+            "subscription_active",
             "the Event Platform subscription: not checked (--subscription and a PIM connection check it)",
         );
     }
 
-    if report.failed == 0 {
-        println!("all checks passed");
-        Ok(ExitCode::SUCCESS)
-    } else {
-        println!("{} check(s) failed", report.failed);
-        Ok(ExitCode::FAILURE)
-    }
+    Ok(report.finish())
 }
 
 /// Where the processor says it saw the test event.
@@ -223,6 +327,7 @@ async fn test_event(
     within: u64,
     report: &mut Report,
 ) {
+    let name = "test_event_accepted";
     let what = "a signed test event is accepted and queued";
     let id = uuid::Uuid::new_v4().to_string();
     let sent_at = SystemTime::now() - Duration::from_secs(60);
@@ -247,53 +352,58 @@ async fn test_event(
         request = request.header(name, value);
     }
     match request.body(body).send().await {
-        Ok(answer) if answer.status().as_u16() == 200 => report.ok(what),
+        Ok(answer) if answer.status().as_u16() == 200 => report.ok(name, what),
         Ok(answer) => {
             let status = answer.status();
             let text = answer.text().await.unwrap_or_default();
             return report.fail(
+                name,
                 what,
                 format!("{status}: {}", text.chars().take(200).collect::<String>()),
             );
         }
-        Err(error) => return report.fail(what, error),
+        Err(error) => return report.fail(name, what, error),
     }
+    let name = "test_event_processed";
     let what = "the test event reaches the processor";
     let token = match seen_by {
         Processor::Local(port) => match crate::redrive_token::read(*port) {
             Ok(token) => Some(token),
-            Err(error) => return report.fail(what, error),
+            Err(error) => return report.fail(name, what, error),
         },
         _ => None,
     };
     let deadline = Instant::now() + Duration::from_secs(within);
     loop {
         match seen_by.has_seen(http, &id, sent_at, token.as_deref()).await {
-            Ok(true) => return report.ok(what),
+            Ok(true) => return report.ok(name, what),
             Ok(false) if Instant::now() < deadline => tokio::time::sleep(Duration::from_millis(500)).await,
             Ok(false) => {
                 return report.fail(
+                    name,
                     what,
                     format!(
                         "event {id} not seen within {within} s (a backed-up queue? its dead-letter queue?)"
                     ),
                 );
             }
-            Err(error) => return report.fail(what, error),
+            Err(error) => return report.fail(name, what, error),
         }
     }
 }
 
 async fn subscription_checks(pim: &PimArgs, request_url: &str, report: &mut Report) {
+    let name = "subscription_active";
     let what = "the Event Platform subscription is active and delivers to this URL";
     let client = match pim.client().await {
         Ok(client) => client,
-        Err(error) => return report.fail(what, error),
+        Err(error) => return report.fail(name, what, error),
     };
     let subscriber = match find_subscriber(&client, pim.subscriber_name()).await {
         Ok(Some(subscriber)) => subscriber,
         Ok(None) => {
             return report.fail(
+                name,
                 what,
                 format!(
                     "no subscriber {:?}; run akeneo-relay subscribe",
@@ -301,23 +411,31 @@ async fn subscription_checks(pim: &PimArgs, request_url: &str, report: &mut Repo
                 ),
             );
         }
-        Err(error) => return report.fail(what, error),
+        Err(error) => return report.fail(name, what, error),
     };
     let subscriptions = match client.subscriptions(&subscriber.id, deadline()).await {
         Ok(all) => all,
-        Err(error) => return report.fail(what, error),
+        Err(error) => return report.fail(name, what, error),
     };
     let Some(subscription) = shared::core::subscription::plan::find_by_url(&subscriptions, request_url)
     else {
-        return report.fail(what, "no subscription delivers to it; run akeneo-relay subscribe");
+        return report.fail(
+            name,
+            what,
+            "no subscription delivers to it; run akeneo-relay subscribe",
+        );
     };
     if subscription.is_active() {
-        report.ok(&format!(
-            "subscription {} is active and delivers to this URL",
-            subscription.id
-        ));
+        report.ok(
+            name,
+            &format!(
+                "subscription {} is active and delivers to this URL",
+                subscription.id
+            ),
+        );
     } else {
         report.fail(
+            name,
             what,
             format!(
                 "subscription {} is {}; akeneo-relay subscriptions resume",
@@ -326,6 +444,7 @@ async fn subscription_checks(pim: &PimArgs, request_url: &str, report: &mut Repo
             ),
         );
     }
+    let name = "no_signature_refusals";
     let what = "Akeneo's deliveries were not refused for their signature in the last hour";
     let since = time::OffsetDateTime::now_utc() - time::Duration::hours(1);
     let query = LogQuery {
@@ -338,14 +457,15 @@ async fn subscription_checks(pim: &PimArgs, request_url: &str, report: &mut Repo
         Ok(entries) => {
             let refused = entries.iter().filter(|e| e.error_code == Some(401)).count();
             if refused == 0 {
-                report.ok(what);
+                report.ok(name, what);
             } else {
                 report.fail(
+                    name,
                     what,
                     format!("{refused} delivery error(s) with 401: the subscription signs with a secret the receiver does not hold"),
                 );
             }
         }
-        Err(error) => report.fail(what, error),
+        Err(error) => report.fail(name, what, error),
     }
 }

@@ -21,7 +21,7 @@ use shared::adapters::akeneo::event_platform::DEFAULT_BASE_URL;
 use shared::adapters::akeneo::{ConnectionSettings, EventPlatformClient};
 use shared::adapters::aws::sdk_config;
 use shared::adapters::aws::secrets_manager::SecretsManagerSource;
-use shared::config::{PIM_SECRET_ARN, PimConfig};
+use shared::config::{PIM_SECRET_ARN, PIM_USER_UUID, PimConfig};
 use shared::core::receiver::secrets::SecretDocument;
 use shared::core::subscription::DEFAULT_SUBSCRIBER_NAME;
 use shared::core::subscription::model::{Subscriber, Subscription};
@@ -39,18 +39,20 @@ pub fn deadline() -> Instant {
 }
 
 /// The PIM connection whose token the management API takes, and the API.
+/// Global, as all the connection flags: users type them after a nested
+/// subcommand (`subscriptions show --pim-url …`) as often as before it.
 #[derive(Args, Clone)]
 pub struct PimArgs {
     #[command(flatten)]
     connection: PimConnectionArgs,
     /// Or the stack's PIM connection secret (its credentials; the URL is still --pim-url).
-    #[arg(long, env = "PIM_SECRET_ARN")]
+    #[arg(long, env = "PIM_SECRET_ARN", global = true)]
     pim_secret_arn: Option<String>,
     /// The Event Platform management API.
-    #[arg(long, env = "EVENT_PLATFORM_API_URL", default_value = DEFAULT_BASE_URL)]
+    #[arg(long, env = "EVENT_PLATFORM_API_URL", default_value = DEFAULT_BASE_URL, global = true)]
     management_url: String,
     /// The subscriber the relay's subscription belongs to.
-    #[arg(long, default_value = DEFAULT_SUBSCRIBER_NAME)]
+    #[arg(long, default_value = DEFAULT_SUBSCRIBER_NAME, global = true)]
     subscriber_name: String,
 }
 
@@ -77,23 +79,33 @@ impl PimArgs {
         )?)
     }
 
+    /// The connection's user UUID, when given (`client` has refused a
+    /// malformed one).
+    pub fn user_uuid(&self) -> Option<String> {
+        self.connection
+            .lookup(PIM_USER_UUID)
+            .flatten()
+            .and_then(|text| shared::core::processor::own_events::user_uuid(&text))
+    }
+
     pub fn subscriber_name(&self) -> &str {
         &self.subscriber_name
     }
 }
 
 /// The deployment: where Akeneo delivers, and where the receiver reads its
-/// secrets: from the stack's outputs, or given one by one (which wins).
+/// secrets: from the stack's outputs, or given one by one (which wins). Global
+/// flags, like [`PimArgs`]'s.
 #[derive(Args, Clone)]
 pub struct StackArgs {
     /// The deployed stack's name (its outputs give the rest).
-    #[arg(long, env = "AKENEO_RELAY_STACK")]
+    #[arg(long, env = "AKENEO_RELAY_STACK", global = true)]
     stack: Option<String>,
     /// The Event Platform Request URL (the stack's output EventPlatformRequestUrl).
-    #[arg(long, env = "EVENT_PLATFORM_REQUEST_URL")]
+    #[arg(long, env = "EVENT_PLATFORM_REQUEST_URL", global = true)]
     request_url: Option<String>,
     /// The signing secrets' Secrets Manager secret (the stack's output SigningSecretsArn).
-    #[arg(long, env = "SIGNING_SECRETS_ARN")]
+    #[arg(long, env = "SIGNING_SECRETS_ARN", global = true)]
     secrets_arn: Option<String>,
 }
 

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Args;
-use shared::core::receiver::secrets::EVENT_PLATFORM_KEY;
+use shared::core::receiver::secrets::{EVENT_PLATFORM_KEY, EVENT_PLATFORM_SUBSCRIPTION_KEY};
 use shared::core::subscription::plan::secrets_body;
 use shared::core::subscription::rotation::{EVENTS_API_ORDER, Step};
 use shared::core::subscription::secret;
@@ -27,7 +27,8 @@ pub struct RotateArgs {
     #[command(flatten)]
     stack: StackArgs,
     /// The secret the subscription signs with now; needed only when the
-    /// stack's secret lists more than one for the Event Platform.
+    /// stack's secret lists more than one for the Event Platform and does not
+    /// record which (`subscribe` and `rotate-secret` record it).
     #[arg(long, hide_env_values = true)]
     current_secret: Option<String>,
     /// The new secret; default: a new random one.
@@ -57,13 +58,20 @@ pub async fn run(args: RotateArgs) -> Result<ExitCode, CliError> {
     let http = probe::http_client()?;
     let wait = Duration::from_secs(args.receiver_wait);
 
-    let listed = stack_secret.read().await?.list(EVENT_PLATFORM_KEY);
-    let old = match (&args.current_secret, listed.as_slice()) {
-        (Some(given), _) => given.clone(),
-        (None, [only]) => only.clone(),
-        (None, _) => {
+    let document = stack_secret.read().await?;
+    let listed = document.list(EVENT_PLATFORM_KEY);
+    // Akeneo never shows a subscription's secret: `subscribe` recorded it.
+    let recorded = document
+        .text(EVENT_PLATFORM_SUBSCRIPTION_KEY)
+        .filter(|recorded| listed.contains(recorded));
+    let old = match (&args.current_secret, recorded, listed.as_slice()) {
+        (Some(given), _, _) => given.clone(),
+        (None, Some(recorded), _) => recorded,
+        (None, None, [only]) => only.clone(),
+        (None, None, _) => {
             return Err(CliError::Usage(
-                "the stack's secret lists more than one Event Platform secret (or none): pass --current-secret",
+                "the stack's secret lists more than one Event Platform secret (or none) and does not record \
+                 which one the subscription signs with: pass --current-secret",
             ));
         }
     };
@@ -88,6 +96,10 @@ pub async fn run(args: RotateArgs) -> Result<ExitCode, CliError> {
                 let mut secrets = others.clone();
                 secrets.extend(step.receiver_secrets(&old, &new));
                 document.set_list(EVENT_PLATFORM_KEY, &secrets);
+                if step == Step::Forget {
+                    // The subscription signs with the new secret alone since Retire.
+                    document.set_text(EVENT_PLATFORM_SUBSCRIPTION_KEY, &new);
+                }
                 stack_secret.write(&document).await?;
                 if step == Step::Stage {
                     staged_at = Instant::now();

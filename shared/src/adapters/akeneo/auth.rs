@@ -16,12 +16,12 @@ use base64::engine::general_purpose::STANDARD;
 use bytes::Bytes;
 use http::{HeaderValue, Method, StatusCode};
 use reqwest::Url;
-use serde::Deserialize;
 use tokio::sync::Mutex;
 use tokio::time::{Instant, timeout_at};
 
 use super::transport::{Request, Transport, TransportError};
 use crate::config::Credentials;
+use crate::core::answers::{TOKEN_ANSWER_LIMIT, error_message, read_token_answer};
 
 /// The token path under the PIM's URL.
 pub const TOKEN_PATH: &str = "/api/oauth/v1/token";
@@ -89,15 +89,6 @@ struct Cached {
     expires_at: Instant,
 }
 
-#[derive(Deserialize)]
-struct TokenAnswer {
-    access_token: String,
-    #[serde(default)]
-    expires_in: Option<u64>,
-    #[serde(default)]
-    refresh_token: Option<String>,
-}
-
 enum Grant<'a> {
     Password,
     Refresh(&'a AccessToken),
@@ -108,6 +99,7 @@ pub struct TokenProvider {
     transport: Arc<Transport>,
     token_url: Url,
     basic: HeaderValue,
+    client_id: String,
     username: String,
     password: String,
     cached: Mutex<Option<Cached>>,
@@ -135,6 +127,7 @@ impl TokenProvider {
             transport,
             token_url,
             basic,
+            client_id: credentials.client_id.clone(),
             username: credentials.username.clone(),
             password: credentials.password.clone(),
             cached: Mutex::new(None),
@@ -144,6 +137,12 @@ impl TokenProvider {
     /// The connection's username (the `author` of the events it causes).
     pub fn username(&self) -> &str {
         &self.username
+    }
+
+    /// The connection's client id (which Akeneo's Event Platform documents as
+    /// matching the author of the events it causes).
+    pub fn client_id(&self) -> &str {
+        &self.client_id
     }
 
     /// A token valid now: the cached one, or a refreshed or new one. One
@@ -207,11 +206,9 @@ impl TokenProvider {
             }),
         };
         let request = Request {
-            method: Method::POST,
-            url: self.token_url.clone(),
             authorization: Some(self.basic.clone()),
             body: Some(("application/json", Bytes::from(body.to_string()))),
-            headers: Vec::new(),
+            ..Request::new(Method::POST, self.token_url.clone(), TOKEN_ANSWER_LIMIT)
         };
         let asked_at = Instant::now();
         let answer = self.transport.send(&request, deadline).await?;
@@ -233,11 +230,9 @@ impl TokenProvider {
         if !status.is_success() {
             return Err(invalid());
         }
-        let token: TokenAnswer = serde_json::from_slice(&answer.body).map_err(|_| invalid())?;
-        if token.access_token.is_empty() {
-            return Err(invalid());
-        }
-        let lifetime = Duration::from_secs(token.expires_in.unwrap_or(3600));
+        // The lifetime is capped when read, so it cannot overflow the clock.
+        let token = read_token_answer(&answer.body).map_err(|_| invalid())?;
+        let lifetime = token.lifetime;
         let renew_before = RENEW_BEFORE_EXPIRY.min(lifetime / 2);
         tracing::debug!(
             grant = match grant {
@@ -247,31 +242,14 @@ impl TokenProvider {
             expires_in_secs = lifetime.as_secs(),
             "Akeneo access token obtained"
         );
+        let expires_at = asked_at.checked_add(lifetime).unwrap_or(asked_at);
         Ok(Cached {
             access: AccessToken(token.access_token.into()),
-            refresh: token
-                .refresh_token
-                .filter(|t| !t.is_empty())
-                .map(|t| AccessToken(t.into())),
-            renew_at: asked_at + lifetime - renew_before,
-            expires_at: asked_at + lifetime,
+            refresh: token.refresh_token.map(|t| AccessToken(t.into())),
+            renew_at: expires_at.checked_sub(renew_before).unwrap_or(asked_at),
+            expires_at,
         })
     }
-}
-
-/// Akeneo's error text: `message` (REST API), `error_description` or `error`
-/// (OAuth), cut to a log line. It describes the request, never echoes a secret.
-pub fn error_message(body: &[u8]) -> String {
-    let parsed: Option<serde_json::Map<String, serde_json::Value>> = serde_json::from_slice(body).ok();
-    let text = parsed
-        .as_ref()
-        .and_then(|map| {
-            ["message", "error_description", "error"]
-                .iter()
-                .find_map(|key| map.get(*key).and_then(serde_json::Value::as_str))
-        })
-        .unwrap_or("(no message)");
-    text.chars().take(300).collect()
 }
 
 #[cfg(test)]
@@ -297,21 +275,5 @@ mod tests {
             assert!(!printed.contains(secret), "{printed}");
         }
         assert!(!format!("{:?}", token.bearer_header()).contains("the-token-value"));
-    }
-
-    #[test]
-    fn error_messages_come_from_either_error_format() {
-        // GIVEN a REST API error, an OAuth error and garbage
-        // WHEN their messages are read
-        // THEN each gives its text
-        assert_eq!(
-            error_message(br#"{"code":404,"message":"Not found"}"#),
-            "Not found"
-        );
-        assert_eq!(
-            error_message(br#"{"error":"invalid_grant","error_description":"Invalid username and password combination"}"#),
-            "Invalid username and password combination"
-        );
-        assert_eq!(error_message(b"<html>"), "(no message)");
     }
 }

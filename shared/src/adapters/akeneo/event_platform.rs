@@ -3,7 +3,13 @@
 //! PIM's URL, an ordinary PIM access token of the connection and its client
 //! id (`X-PIM-URL`, `X-PIM-TOKEN`, `X-PIM-CLIENT-ID`); the token comes from
 //! the same [`Connection`] as the PIM client's, so both share one token.
+//!
+//! The token goes only to the management API's origin: a list's next page
+//! link elsewhere is refused, as a redirect elsewhere is (see the
+//! transport), and a chain of pages that comes back to a page already read is
+//! cut.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -13,10 +19,11 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use tokio::time::Instant;
 
-use super::auth::{AccessToken, AuthError, error_message};
+use super::auth::{AccessToken, AuthError};
 use super::connection::{self, CallError, Connection, ConnectionSettings};
 use super::transport::{Request, TransportError};
 use crate::config::Credentials;
+use crate::core::answers::{MANAGEMENT_ANSWER_LIMIT, error_message};
 use crate::core::subscription::model::{LogEntry, Subscriber, Subscription, list_items, next_page};
 
 /// Akeneo's production management API.
@@ -37,6 +44,12 @@ pub const LOG_FILTER_FROM: &str = "from";
 const PIM_URL_HEADER: &str = "x-pim-url";
 const PIM_TOKEN_HEADER: &str = "x-pim-token";
 const PIM_CLIENT_ID_HEADER: &str = "x-pim-client-id";
+
+/// Pages of one list read at most, and their bytes in all. Akeneo's lists
+/// are short (20 subscribers, 20 subscriptions each); logs are read up to a
+/// number of entries the user gives.
+const MAX_PAGES: usize = 1000;
+const MAX_LIST_BYTES: usize = 4 * MANAGEMENT_ANSWER_LIMIT;
 
 /// Why a management call failed; never carries a token or a secret.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -291,16 +304,50 @@ impl EventPlatformClient {
     ) -> Result<Vec<T>, ManagementError> {
         let mut all = Vec::new();
         let mut url = self.url(path, query);
+        let mut read: HashSet<Url> = HashSet::new();
+        let mut bytes = 0;
         loop {
+            if read.len() >= MAX_PAGES || !read.insert(url.clone()) {
+                return Err(ManagementError::InvalidAnswer(format!(
+                    "the pages of {} link back to a page already read, or never end",
+                    url.path()
+                )));
+            }
             let body = self.get_url(url, deadline).await?;
+            bytes += body.len();
+            if bytes > MAX_LIST_BYTES {
+                return Err(ManagementError::InvalidAnswer(format!(
+                    "a list over {MAX_LIST_BYTES} bytes in all"
+                )));
+            }
             all.extend(items(&body)?);
-            match next_page(&body).and_then(|next| self.base.join(&next).ok()) {
-                Some(next) if all.len() < limit => url = next,
-                _ => break,
+            if all.len() >= limit {
+                break;
+            }
+            match next_page(&body) {
+                Some(next) => url = self.same_origin(&next)?,
+                None => break,
             }
         }
         all.truncate(limit);
         Ok(all)
+    }
+
+    /// A next page link, resolved against the API's URL; refused when it
+    /// leaves the API's origin (the PIM token would go with it).
+    fn same_origin(&self, href: &str) -> Result<Url, ManagementError> {
+        let url = self
+            .base
+            .join(href)
+            .map_err(|_| ManagementError::InvalidAnswer("a next page link that is not a URL".into()))?;
+        if url.origin() != self.base.origin() {
+            return Err(ManagementError::InvalidAnswer(format!(
+                "a next page link to {} leaves {}",
+                url.origin().ascii_serialization(),
+                self.base.origin().ascii_serialization()
+            )));
+        }
+        Ok(url)
     }
 
     async fn get_url(&self, url: Url, deadline: Instant) -> Result<Bytes, ManagementError> {
@@ -338,11 +385,9 @@ impl EventPlatformClient {
     ) -> Result<Bytes, ManagementError> {
         let body = body.map(|b| ("application/json", Bytes::from(b.to_string())));
         let request = |token: &AccessToken| Request {
-            method: method.clone(),
-            url: url.clone(),
-            authorization: None,
             body: body.clone(),
             headers: self.headers(token),
+            ..Request::new(method.clone(), url.clone(), MANAGEMENT_ANSWER_LIMIT)
         };
         let answer = self.connection.call(request, deadline).await?;
         match answer.status {
@@ -420,6 +465,37 @@ mod tests {
             url.as_str(),
             "https://event.example/api/v1/subscribers/a%20b/subscriptions/s%2F1/suspend"
         );
+    }
+
+    #[test]
+    fn a_next_page_on_the_api_is_followed_and_one_elsewhere_is_refused() {
+        // GIVEN a client of the API at event.example
+        let client = client("https://event.example/api/v1");
+        // WHEN next page links are resolved: relative, absolute on the API, on another host, on another scheme
+        // THEN the first two are pages of the API, the others are refused
+        assert_eq!(
+            client
+                .same_origin("/api/v1/logs?page=2")
+                .expect("same origin")
+                .as_str(),
+            "https://event.example/api/v1/logs?page=2"
+        );
+        assert!(
+            client
+                .same_origin("https://event.example/api/v1/logs?page=3")
+                .is_ok()
+        );
+        for elsewhere in [
+            "https://attacker.example/collect",
+            "http://event.example/api/v1/logs",
+            "https://event.example:8443/x",
+        ] {
+            let error = client.same_origin(elsewhere).expect_err(elsewhere);
+            assert!(
+                error.to_string().contains("leaves https://event.example"),
+                "{error}"
+            );
+        }
     }
 
     #[test]

@@ -3,18 +3,29 @@
 //! `429 Retry-After` honoured, and 408, 5xx, network errors and timeouts
 //! retried with exponential backoff and jitter, always within the caller's
 //! deadline: a wait that would end after it is not started.
+//!
+//! What the server answers is not trusted: a redirect is followed only within
+//! the origin the request was for (so a token, a password or an `X-PIM-TOKEN`
+//! never reaches another host), every answer is read up to its request's
+//! limit and no further, and a `Retry-After` is bounded before it is added to
+//! a clock.
 
 use std::hash::{BuildHasher, RandomState};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::header::{AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER};
+use http::header::{AUTHORIZATION, CONTENT_TYPE, LOCATION, RETRY_AFTER};
 use http::{HeaderName, HeaderValue, Method, StatusCode};
 use reqwest::Url;
+use reqwest::redirect;
 use tokio::sync::Semaphore;
 use tokio::time::{Instant, sleep, timeout_at};
 
 use crate::adapters::error_chain;
+use crate::core::answers::{AnswerBuffer, AnswerTooLarge, read_retry_after};
+
+/// Redirects followed at most in one attempt, all within the origin.
+const MAX_REDIRECTS: usize = 5;
 
 /// How a call is retried. Akeneo advises 5 to 8 attempts with exponential
 /// backoff and jitter.
@@ -53,6 +64,13 @@ pub enum TransportError {
     /// No call slot came free, or no answer came, before the deadline.
     #[error("no answer before the deadline{}", last_text(.last))]
     DeadlineExceeded { last: Option<String> },
+    /// A redirect away from the request's origin (or one too many), not
+    /// followed: nothing was sent there.
+    #[error("answered {status}, a redirect to {to} that is not followed (it leaves {from})")]
+    Redirected { status: u16, from: String, to: String },
+    /// The answer was longer than the request allows; the rest was not read.
+    #[error("{0}")]
+    TooLarge(#[from] AnswerTooLarge),
 }
 
 fn retry_after_text(retry_after: &Option<Duration>) -> String {
@@ -83,16 +101,24 @@ pub struct Request {
     /// Further headers (the Event Platform's `X-PIM-*`); a sensitive value is
     /// marked so and never printed by `Debug`.
     pub headers: Vec<(HeaderName, HeaderValue)>,
+    /// The longest answer body read (see [`crate::core::answers`]).
+    pub answer_limit: usize,
 }
 
 impl Request {
-    pub fn get(url: Url) -> Request {
+    /// A GET of `url` whose answer may hold `answer_limit` bytes.
+    pub fn get(url: Url, answer_limit: usize) -> Request {
+        Request::new(Method::GET, url, answer_limit)
+    }
+
+    pub fn new(method: Method, url: Url, answer_limit: usize) -> Request {
         Request {
-            method: Method::GET,
+            method,
             url,
             authorization: None,
             body: None,
             headers: Vec::new(),
+            answer_limit,
         }
     }
 }
@@ -127,6 +153,7 @@ impl Transport {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let http = reqwest::Client::builder()
             .connect_timeout(CONNECT_TIMEOUT)
+            .redirect(within_origin())
             .user_agent(concat!("akeneo-event-relay/", env!("CARGO_PKG_VERSION")))
             .build()?;
         let limit = limit.max(1);
@@ -156,11 +183,14 @@ impl Transport {
                 Ok(answer) => return Ok(answer),
                 Err(failure) => failure,
             };
+            // Bounded when read (MAX_RETRY_AFTER), so neither sum can overflow;
+            // checked all the same, as a wait past any clock is past the deadline.
             let wait = match failure {
-                Failure::RateLimited(Some(after)) => after + jitter(Duration::from_millis(100)),
+                Failure::RateLimited(Some(after)) => after.saturating_add(jitter(Duration::from_millis(100))),
                 _ => self.backoff(attempt),
             };
-            if attempt == self.policy.max_attempts || Instant::now() + wait >= deadline {
+            let past_deadline = Instant::now().checked_add(wait).is_none_or(|end| end >= deadline);
+            if attempt == self.policy.max_attempts || past_deadline {
                 return Err(failure.into_error());
             }
             tracing::debug!(
@@ -192,13 +222,19 @@ impl Transport {
         let Ok(Ok(permit)) = timeout_at(deadline, self.permits.acquire()).await else {
             return Err(deadline_error());
         };
-        let attempt_deadline = deadline.min(Instant::now() + self.policy.attempt_timeout);
+        let attempt_deadline = Instant::now()
+            .checked_add(self.policy.attempt_timeout)
+            .map_or(deadline, |end| end.min(deadline));
         let result = timeout_at(attempt_deadline, self.exchange(request)).await;
         drop(permit);
         Ok(match result {
             Err(_) if attempt_deadline == deadline => return Err(deadline_error()),
             Err(_) => Err(Failure::TimedOut(self.policy.attempt_timeout)),
-            Ok(Err(error)) => Err(Failure::Network(error_chain::describe(&error))),
+            Ok(Err(Exchange::TooLarge(error))) => return Err(error.into()),
+            Ok(Err(Exchange::Http(error))) => Err(Failure::Network(error_chain::describe(&error))),
+            Ok(Ok((status, answer))) if status.is_redirection() => {
+                return Err(redirected(status, &request.url, answer.location.as_deref()));
+            }
             Ok(Ok((status, _))) if status == StatusCode::REQUEST_TIMEOUT || status.is_server_error() => {
                 Err(Failure::Status(status))
             }
@@ -212,7 +248,7 @@ impl Transport {
         })
     }
 
-    async fn exchange(&self, request: &Request) -> Result<(StatusCode, Exchanged), reqwest::Error> {
+    async fn exchange(&self, request: &Request) -> Result<(StatusCode, Exchanged), Exchange> {
         let mut builder = self.http.request(request.method.clone(), request.url.clone());
         if let Some(authorization) = &request.authorization {
             builder = builder.header(AUTHORIZATION, authorization.clone());
@@ -223,18 +259,31 @@ impl Transport {
         if let Some((content_type, body)) = &request.body {
             builder = builder.header(CONTENT_TYPE, *content_type).body(body.clone());
         }
-        let response = builder.send().await?;
+        let mut response = builder.send().await?;
         let status = response.status();
         let retry_after = response
             .headers()
             .get(RETRY_AFTER)
+            .and_then(|value| read_retry_after(value.as_bytes(), std::time::SystemTime::now()));
+        let location = response
+            .headers()
+            .get(LOCATION)
             .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
-        // The body is read while the call slot is held: the call is in flight
-        // until it is.
-        let body = response.bytes().await?;
-        Ok((status, Exchanged { retry_after, body }))
+            .map(str::to_owned);
+        // The body is read while the call slot is held (the call is in flight
+        // until it is), a chunk at a time, never past the request's limit.
+        let mut body = AnswerBuffer::new(request.answer_limit, response.content_length())?;
+        while let Some(chunk) = response.chunk().await? {
+            body.push(&chunk)?;
+        }
+        Ok((
+            status,
+            Exchanged {
+                retry_after,
+                location,
+                body: body.finish(),
+            },
+        ))
     }
 
     /// `first * 2^(attempt-1)`, capped, then between half and all of it.
@@ -250,7 +299,57 @@ impl Transport {
 
 struct Exchanged {
     retry_after: Option<Duration>,
+    location: Option<String>,
     body: Bytes,
+}
+
+/// Why one exchange produced no answer.
+enum Exchange {
+    Http(reqwest::Error),
+    TooLarge(AnswerTooLarge),
+}
+
+impl From<reqwest::Error> for Exchange {
+    fn from(error: reqwest::Error) -> Exchange {
+        Exchange::Http(error)
+    }
+}
+
+impl From<AnswerTooLarge> for Exchange {
+    fn from(error: AnswerTooLarge) -> Exchange {
+        Exchange::TooLarge(error)
+    }
+}
+
+/// Follows a redirect only to the origin of the request's URL, and at most
+/// [`MAX_REDIRECTS`] times; any other is given back as the 3xx it is. The
+/// client's own policy would follow it anywhere with the method's body (a
+/// 307 re-posts the password grant) and every header but `Authorization`.
+fn within_origin() -> redirect::Policy {
+    redirect::Policy::custom(|attempt| {
+        let first = attempt.previous().first().map(Url::origin);
+        if attempt.previous().len() > MAX_REDIRECTS || first != Some(attempt.url().origin()) {
+            attempt.stop()
+        } else {
+            attempt.follow()
+        }
+    })
+}
+
+/// The error for a redirect that was not followed, naming origins only (a
+/// location's path or query could carry anything).
+fn redirected(status: StatusCode, from: &Url, location: Option<&str>) -> TransportError {
+    let to = location
+        .and_then(|location| from.join(location).ok())
+        .map_or_else(
+            || "(no location)".to_owned(),
+            |to| to.origin().ascii_serialization(),
+        );
+    TransportError::Redirected {
+        status: status.as_u16(),
+        from: from.origin().ascii_serialization(),
+        to,
+    }
 }
 
 /// Why one attempt failed in a way worth retrying.
@@ -315,7 +414,7 @@ mod tests {
         // GIVEN a request with a sensitive bearer header
         let mut value = HeaderValue::from_static("Bearer the-token-value");
         value.set_sensitive(true);
-        let mut request = Request::get(Url::parse("https://pim.example.com/").expect("url"));
+        let mut request = Request::get(Url::parse("https://pim.example.com/").expect("url"), 1024);
         request.authorization = Some(value);
         // WHEN it is debug-printed
         // THEN the token is not there

@@ -1,9 +1,11 @@
 //! The AWS adapters: SDK configuration, SQS behind the queue ports (the
 //! receiver's `SendMessageBatch` without the SDK's orchestrator in `sqs_direct`), S3 behind
 //! the payload store port, Secrets Manager behind the secret source port,
-//! DynamoDB behind the idempotency store port, and the dead-letter redrive.
+//! DynamoDB behind the idempotency store port, EventBridge behind the event bus
+//! port, and the dead-letter redrive.
 
 pub mod dynamodb;
+pub mod eventbridge;
 pub mod redrive;
 pub mod s3;
 pub mod sdk;

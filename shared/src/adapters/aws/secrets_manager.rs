@@ -21,13 +21,11 @@ pub struct SecretsManagerSource {
     secret_id: String,
 }
 
-/// The secret could not give the receiver its first secrets.
+/// The secret could not be read at init.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum InitialLoadError {
     #[error(transparent)]
     Load(#[from] SecretSourceError),
-    #[error("it lists no signing secrets for either route")]
-    Empty,
 }
 
 impl SecretsManagerSource {
@@ -70,12 +68,19 @@ impl SecretsManagerSource {
         Ok(())
     }
 
-    /// Loads the secrets once (init fails without them), then reloads them in the
-    /// background every `every`.
+    /// Loads the secrets once (init fails when the secret cannot be read), then
+    /// reloads them in the background every `every`.
+    ///
+    /// A document listing no secret at all still starts the receiver: it is
+    /// what the template writes by default, and `subscribe` fills it in while
+    /// the receiver runs (each route answers 404 `route_not_configured` until
+    /// its secret is stored, and asks for an early reload).
     pub async fn into_store(self, every: Duration) -> Result<SecretStore, InitialLoadError> {
         let initial = self.fetch().await?;
         if initial.is_empty() {
-            return Err(InitialLoadError::Empty);
+            tracing::warn!(
+                "the secret lists no signing secrets yet; every route answers 404 until one is stored"
+            );
         }
         Ok(SecretStore::reloading(initial, Arc::new(self), every))
     }

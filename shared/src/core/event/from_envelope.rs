@@ -120,6 +120,7 @@ impl PimEvent {
             raw: envelope.event,
             stale: None,
             current: None,
+            stored_at: None,
         }
     }
 }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use serde_json::value::RawValue;
 use time::OffsetDateTime;
 
-use crate::core::message::{EnvelopeError, read_envelope};
+use crate::core::message::{EnvelopeError, PayloadLocation, read_envelope};
 use crate::core::protocol::Protocol;
 
 /// One Akeneo event, whichever protocol delivered it.
@@ -48,6 +48,11 @@ pub struct PimEvent {
     /// for deletions, for other entities, and for events that name no uuid
     /// (product) or code (product model).
     pub current: Option<Current>,
+    /// Where the receiver stored this event because it was too large for a
+    /// queue message (the object holds the queue envelope); set by the
+    /// processor. A destination that cannot carry the event whole points
+    /// there instead.
+    pub stored_at: Option<PayloadLocation>,
 }
 
 /// An event older than the newest one already handled about its entity.

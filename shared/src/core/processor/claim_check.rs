@@ -4,7 +4,9 @@
 //! such a message is done, its object is deleted (unless configured not to).
 //!
 //! - object missing: dead-lettered at once (`payload_missing`), as no retry
-//!   brings it back;
+//!   brings it back; unless the idempotency store says the event was handled
+//!   already (its object was deleted when it was done, and this is another
+//!   delivery of it), which makes it a duplicate, done;
 //! - store unavailable or slow: retried, like any transient failure;
 //! - marked as a pointer but not one: dead-lettered (`invalid_pointer`).
 //!
@@ -145,6 +147,30 @@ async fn resolve_one(payloads: Option<&Payloads>, message: &ReceivedMessage) -> 
 }
 
 impl Resolved {
+    /// The messages whose object was missing (decided `payload_missing`).
+    pub fn missing(&self) -> Vec<usize> {
+        self.slots
+            .iter()
+            .enumerate()
+            .filter(|(_, slot)| {
+                matches!(slot, Slot::Decided(Verdict::DeadLetter { code, .. }) if code == PAYLOAD_MISSING)
+            })
+            .map(|(index, _)| index)
+            .collect()
+    }
+
+    /// Where each message's large event is stored, for the ones that were
+    /// pointers and were fetched.
+    pub fn locations(&self) -> impl Iterator<Item = (usize, &PayloadLocation)> {
+        self.slots
+            .iter()
+            .enumerate()
+            .filter_map(|(index, slot)| match slot {
+                Slot::Fetched { location, .. } => Some((index, location)),
+                _ => None,
+            })
+    }
+
     /// Each message's envelope text in batch order: its own body, the fetched
     /// one, or the verdict already reached.
     pub fn bodies<'a>(

@@ -7,7 +7,10 @@ use std::time::{Duration, SystemTime};
 
 use super::batch::Verdict;
 use crate::core::event::PimEvent;
+use crate::core::message::{ATTRIBUTE_ID, ATTRIBUTE_PROTOCOL};
+use crate::core::protocol::Protocol;
 use crate::ports::idempotency::{ClaimOutcome, StoreError};
+use crate::ports::queue::ReceivedMessage;
 
 /// The shortest in-progress claim, for a deadline already (nearly) past.
 pub const MIN_CLAIM: Duration = Duration::from_secs(5);
@@ -17,8 +20,20 @@ pub const MIN_CLAIM: Duration = Duration::from_secs(5);
 /// never the queue's message id, which changes when a message is re-sent.
 /// `None` when the event has no id: it cannot be deduplicated and runs as is.
 pub fn idempotency_key(event: &PimEvent) -> Option<String> {
-    let id = event.id.as_deref().map(str::trim).filter(|id| !id.is_empty())?;
-    Some(format!("{}#{id}", event.protocol.as_str()))
+    key(event.protocol, event.id.as_deref()?)
+}
+
+/// The key of the event a message carries, read from its attributes alone
+/// (the receiver sets `protocol` and `id` on every message, pointers to large
+/// events included), for when its body cannot be read.
+pub fn idempotency_key_of_message(message: &ReceivedMessage) -> Option<String> {
+    let protocol = Protocol::from_name(message.attribute(ATTRIBUTE_PROTOCOL)?)?;
+    key(protocol, message.attribute(ATTRIBUTE_ID)?)
+}
+
+fn key(protocol: Protocol, id: &str) -> Option<String> {
+    let id = Some(id.trim()).filter(|id| !id.is_empty())?;
+    Some(format!("{}#{id}", protocol.as_str()))
 }
 
 /// How a batch's pending events are claimed.

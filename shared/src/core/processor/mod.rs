@@ -19,7 +19,7 @@ use std::time::{Duration, SystemTime};
 
 use futures::{FutureExt, StreamExt, stream};
 use tokio::time::{Instant, timeout};
-use tracing::{Instrument, info, info_span, warn};
+use tracing::{Instrument, error, info, info_span, warn};
 
 use crate::core::delivery::deliver;
 use crate::core::event::PimEvent;
@@ -108,7 +108,7 @@ pub struct Processor<H, D, V> {
     metrics: Metrics,
     idempotency: Option<Idempotency>,
     enrichment: Option<Enrichment>,
-    ignored_authors: Vec<String>,
+    own_authors: own_events::OwnAuthors,
     probes: Option<probes::ProbeRecorder>,
 }
 
@@ -125,7 +125,7 @@ impl<H: EventHandler, D: QueueSender, V: VisibilityChanger> Processor<H, D, V> {
             metrics: Metrics::disabled(),
             idempotency: None,
             enrichment: None,
-            ignored_authors: Vec::new(),
+            own_authors: own_events::OwnAuthors::default(),
             probes: None,
         }
     }
@@ -148,10 +148,17 @@ impl<H: EventHandler, D: QueueSender, V: VisibilityChanger> Processor<H, D, V> {
         self
     }
 
-    /// Events by these authors (the PIM connection's own username, and any
-    /// other) are skipped: done without running the business logic.
+    /// Events by these authors, whichever protocol delivers them, are
+    /// skipped: done without running the business logic.
     pub fn with_ignored_authors(mut self, authors: impl IntoIterator<Item = String>) -> Processor<H, D, V> {
-        self.ignored_authors.extend(authors);
+        self.own_authors.extend(own_events::OwnAuthors::any(authors));
+        self
+    }
+
+    /// The connection's own events are skipped, each protocol's by the name
+    /// it gives the author (see [`own_events`]).
+    pub fn with_own_authors(mut self, own: own_events::OwnAuthors) -> Processor<H, D, V> {
+        self.own_authors.extend(own);
         self
     }
 
@@ -192,18 +199,70 @@ impl<H: EventHandler, D: QueueSender, V: VisibilityChanger> Processor<H, D, V> {
 
     /// Processes a batch whose invocation ends at `deadline` (Lambda's): the
     /// events it claims are in progress until then.
+    ///
+    /// A panic anywhere in the machinery (a store, the PIM client, a queue
+    /// adapter: the business logic has its own guard, per event) fails every
+    /// message of the batch, retried; it never reaches the caller, so neither
+    /// `serve`'s poller nor the Lambda's runtime loop stops on one answer.
     pub async fn process_batch_until(
         &self,
         messages: &[ReceivedMessage],
         deadline: SystemTime,
     ) -> Vec<Disposition> {
+        match AssertUnwindSafe(self.run_batch(messages, deadline))
+            .catch_unwind()
+            .await
+        {
+            Ok(dispositions) => dispositions,
+            Err(panic) => {
+                let message = panic_message(panic.as_ref());
+                error!(
+                    panic = message.as_str(),
+                    messages = messages.len(),
+                    "the processor failed on this batch; every message of it will be retried"
+                );
+                let dispositions: Vec<Disposition> = messages
+                    .iter()
+                    .map(|record| Disposition::Retried {
+                        reason: format!("the processor failed: {message}"),
+                        delay: backoff(record.receive_count, self.backoff_cap, &record.message_id),
+                    })
+                    .collect();
+                self.count(&dispositions);
+                self.metrics.emit(
+                    &metrics::Record {
+                        dimensions: vec![],
+                        counts: vec![("ProcessorFailures", 1)],
+                    },
+                    false,
+                );
+                dispositions
+            }
+        }
+    }
+
+    async fn run_batch(&self, messages: &[ReceivedMessage], deadline: SystemTime) -> Vec<Disposition> {
         let resolved = claim_check::resolve(self.payloads.as_ref(), messages, self.concurrency).await;
         let mut batch = Batch::from_bodies(resolved.bodies(messages));
+        for (index, location) in resolved.locations() {
+            if let Some(event) = batch.event_mut(index) {
+                event.stored_at = Some(location.clone());
+            }
+        }
+        if let Some(guard) = &self.idempotency {
+            let missing = resolved.missing();
+            for (index, verdict) in guard
+                .settle_missing_payloads(messages, &missing, &self.metrics)
+                .await
+            {
+                batch.decide(index, verdict);
+            }
+        }
         // The doctor's probes first, then own events: they need no store and no PIM. Duplicates and
         // stale events next, so the PIM is not read for events that will not
         // run; enrichment last, on what is still pending.
         probes::answer_probes(&mut batch, self.probes.as_ref());
-        let skipped = own_events::skip_own_events(&mut batch, &self.ignored_authors);
+        let skipped = own_events::skip_own_events(&mut batch, &self.own_authors);
         let guarded = match &self.idempotency {
             Some(guard) => Some(
                 guard
@@ -240,6 +299,9 @@ impl<H: EventHandler, D: QueueSender, V: VisibilityChanger> Processor<H, D, V> {
     /// Runs the business logic on every pending event: entities concurrently up
     /// to the limit, one entity's events one after another, oldest first.
     async fn run_handlers(&self, messages: &[ReceivedMessage], batch: &mut Batch) {
+        if self.run_batch_handler(batch).await {
+            return;
+        }
         let pending = batch.pending();
         let groups = schedule::entity_groups(&pending);
         let mut verdicts = Vec::with_capacity(messages.len());
@@ -253,6 +315,52 @@ impl<H: EventHandler, D: QueueSender, V: VisibilityChanger> Processor<H, D, V> {
         for (index, verdict) in verdicts {
             batch.decide(index, verdict);
         }
+    }
+
+    /// Gives the logic every pending event at once, when it handles batches
+    /// (see [`EventHandler::handle_batch`]); answers whether it did. A panic,
+    /// or an answer that does not give one outcome per event, retries them all.
+    async fn run_batch_handler(&self, batch: &mut Batch) -> bool {
+        let pending = batch.pending();
+        let (indices, events): (Vec<usize>, Vec<&PimEvent>) = pending
+            .iter()
+            .enumerate()
+            .filter_map(|(index, event)| event.map(|event| (index, event)))
+            .unzip();
+        let answered = AssertUnwindSafe(self.handler.handle_batch(&events))
+            .catch_unwind()
+            .await;
+        let verdicts: Vec<Verdict> = match answered {
+            Ok(None) => return false,
+            Ok(Some(outcomes)) if outcomes.len() == events.len() => {
+                outcomes.into_iter().map(verdict_of).collect()
+            }
+            Ok(Some(outcomes)) => {
+                let reason = format!(
+                    "the logic answered {} outcomes for {} events",
+                    outcomes.len(),
+                    events.len()
+                );
+                error!(
+                    reason,
+                    "business logic failed on the batch; its events will be retried"
+                );
+                vec![Verdict::Retry(reason); events.len()]
+            }
+            Err(panic) => {
+                let message = panic_message(panic.as_ref());
+                warn!(
+                    panic = message.as_str(),
+                    "business logic panicked on the batch; its events will be retried"
+                );
+                vec![Verdict::Retry(format!("business logic panicked: {message}")); events.len()]
+            }
+        };
+        drop(pending);
+        for (index, verdict) in indices.into_iter().zip(verdicts) {
+            batch.decide(index, verdict);
+        }
+        true
     }
 
     async fn run_group(
@@ -279,12 +387,7 @@ impl<H: EventHandler, D: QueueSender, V: VisibilityChanger> Processor<H, D, V> {
 
     async fn run_handler(&self, event: &PimEvent) -> Verdict {
         match AssertUnwindSafe(self.handler.handle(event)).catch_unwind().await {
-            Ok(Outcome::Done) => Verdict::Done,
-            Ok(Outcome::Retry(reason)) => Verdict::Retry(reason),
-            Ok(Outcome::Reject(reason)) => Verdict::DeadLetter {
-                code: "rejected".into(),
-                message: reason,
-            },
+            Ok(outcome) => verdict_of(outcome),
             Err(panic) => {
                 let message = panic_message(panic.as_ref());
                 warn!(
@@ -417,6 +520,18 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
         text.clone()
     } else {
         String::from("(no message)")
+    }
+}
+
+/// What the logic's outcome means for its message.
+fn verdict_of(outcome: Outcome) -> Verdict {
+    match outcome {
+        Outcome::Done => Verdict::Done,
+        Outcome::Retry(reason) => Verdict::Retry(reason),
+        Outcome::Reject(reason) => Verdict::DeadLetter {
+            code: "rejected".into(),
+            message: reason,
+        },
     }
 }
 

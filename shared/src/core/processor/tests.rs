@@ -125,6 +125,55 @@ async fn a_retried_event_is_postponed_by_its_backoff() {
     assert!((20..=40).contains(&changes[0].2), "{}", changes[0].2);
 }
 
+/// A PIM client with a bug: every read panics, as an overflow on a number the
+/// PIM answered once did.
+struct PanickingPim;
+
+impl PimReader for PanickingPim {
+    fn products<'a>(
+        &'a self,
+        _: &'a [String],
+        _: Instant,
+    ) -> futures::future::BoxFuture<'a, Result<crate::ports::pim::Found, crate::ports::pim::PimReadError>>
+    {
+        Box::pin(async { panic!("overflow when adding duration to instant") })
+    }
+
+    fn product_models<'a>(
+        &'a self,
+        keys: &'a [String],
+        deadline: Instant,
+    ) -> futures::future::BoxFuture<'a, Result<crate::ports::pim::Found, crate::ports::pim::PimReadError>>
+    {
+        self.products(keys, deadline)
+    }
+}
+
+#[tokio::test]
+async fn a_panic_outside_the_business_logic_retries_the_batch_and_the_processor_goes_on() {
+    // GIVEN a processor whose PIM reads panic
+    let processor = processor(Scripted::default(), Behaviour::Accept, 4)
+        .with_pim(Arc::new(PanickingPim), Duration::from_secs(5));
+    let batch = [
+        product_message("m1", "ok-1", "p1"),
+        product_message("m2", "ok-2", "p2"),
+    ];
+    // WHEN a batch is processed, twice
+    let first = processor.process_batch(&batch).await;
+    let second = processor.process_batch(&batch).await;
+    // THEN each time every message is retried, saying why, and no handler ran on missing data
+    for dispositions in [first, second] {
+        assert_eq!(dispositions.len(), 2);
+        for disposition in &dispositions {
+            assert!(
+                matches!(disposition, Disposition::Retried { reason, .. } if reason.contains("the processor failed: overflow")),
+                "{disposition:?}"
+            );
+        }
+    }
+    assert!(processor.handler().log().is_empty());
+}
+
 #[tokio::test]
 async fn a_panic_retries_only_its_own_event() {
     // GIVEN business logic that panics on one of two events

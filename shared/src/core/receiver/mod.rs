@@ -147,7 +147,7 @@ impl<Q: QueueSender> Receiver<Q> {
         started: Instant,
     ) -> Handled {
         if crate::core::notification::is_notifications_path(path) {
-            return self.notification(method, headers, body);
+            return self.notification(method, headers, body, now);
         }
         let Some(protocol) = route::resolve(path) else {
             return rejected(None, Rejection::NotFound, 0);
@@ -155,6 +155,7 @@ impl<Q: QueueSender> Receiver<Q> {
         let secrets = self.secrets.current();
         let secrets = secrets.for_protocol(protocol);
         if secrets.is_empty() {
+            self.secrets.route_not_configured();
             return rejected(Some(protocol), Rejection::RouteNotConfigured(protocol), 0);
         }
         match *method {

@@ -2,24 +2,34 @@
 //! revoked or resumed. Verified like events, answered at once, never queued;
 //! a suspension is a warn line and a metric the template alarms on.
 
+use std::time::SystemTime;
+
 use http::{HeaderMap, Method, StatusCode};
 use tracing::{info, warn};
 
 use super::{Handled, Receiver, Rejection, answered, rejected};
-use crate::core::notification::{NotificationError, NotificationKind, SUSPENDED_METRIC, read_notification};
+use crate::core::notification::{
+    NOTIFICATION_TOLERANCE, NotificationError, NotificationKind, SUSPENDED_METRIC, check_fresh,
+    read_notification,
+};
 use crate::core::protocol::Protocol;
 use crate::core::signature::event_platform;
 use crate::observability::metrics::Record;
 use crate::ports::queue::QueueSender;
 
 impl<Q: QueueSender> Receiver<Q> {
-    pub(super) fn notification(&self, method: &Method, headers: &HeaderMap, body: &[u8]) -> Handled {
+    pub(super) fn notification(
+        &self,
+        method: &Method,
+        headers: &HeaderMap,
+        body: &[u8],
+        now: SystemTime,
+    ) -> Handled {
         // Logged under the Event Platform's route: notifications come from it.
         let route = Some(Protocol::EventPlatform);
         let secrets = self.secrets.current();
         if secrets.notifications.is_empty() {
-            // `subscribe` may just have added the secret: look again soon.
-            self.secrets.signature_mismatched();
+            self.secrets.route_not_configured();
             return rejected(route, Rejection::NotificationsNotConfigured, 0);
         }
         match *method {
@@ -53,6 +63,24 @@ impl<Q: QueueSender> Receiver<Q> {
             }
             Err(NotificationError::Invalid) => return rejected(route, Rejection::InvalidNotification, 0),
         };
+        // Signed, but a state change must be recent: a signed notification
+        // replayed later (a `resumed` clearing the alarm of a subscription
+        // still suspended) is refused. Akeneo does not retry a 4xx; it falls
+        // back to email, so a genuine late one still reaches the operator.
+        if let Err(error) = check_fresh(&notification, now, NOTIFICATION_TOLERANCE) {
+            warn!(
+                notification_type = notification.notification_type.as_str(),
+                subscription_id = notification.subscription_id.as_deref(),
+                reason = %error,
+                "Event Platform notification refused as stale: it changes nothing"
+            );
+            self.count(
+                Protocol::EventPlatform,
+                None,
+                &[("NotificationSignatureFailures", 1)],
+            );
+            return rejected(route, Rejection::StaleNotification, 0);
+        }
         let subscription = notification.subscription_id.as_deref();
         let fields = (
             notification.notification_type.as_str(),
@@ -134,6 +162,11 @@ mod tests {
         )
     }
 
+    /// Two seconds after the notifications below were stamped.
+    fn sent_at() -> SystemTime {
+        SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_795_489_202)
+    }
+
     fn notification(kind: &str) -> Vec<u8> {
         format!(
             r#"{{"notification_type":"{kind}","timestamp":"2026-11-24T03:00:00Z","subscription_id":"sub-1","subscriber_id":"sbr-1","destination":"https://relay.example/event-platform","events":["com.akeneo.pim.v1.product.updated"],"reason":"404 Not Found","subject":"https://pim.example"}}"#
@@ -191,7 +224,7 @@ mod tests {
         let body = notification("subscription.suspended.system");
         // WHEN it is posted to the notification route
         let (handled, lines) =
-            logged(|| receiver.notification(&Method::POST, &signed_with(SECRET, &body), &body));
+            logged(|| receiver.notification(&Method::POST, &signed_with(SECRET, &body), &body, sent_at()));
         // THEN it is acknowledged, a warn line names the subscription and why, and nothing is queued
         assert_eq!(handled.reply.status, StatusCode::OK);
         assert_eq!(
@@ -210,7 +243,12 @@ mod tests {
         let receiver = receiver();
         let body = notification("subscription.suspended.system");
         // WHEN it is posted
-        let handled = receiver.notification(&Method::POST, &signed_with("events-secret", &body), &body);
+        let handled = receiver.notification(
+            &Method::POST,
+            &signed_with("events-secret", &body),
+            &body,
+            sent_at(),
+        );
         // THEN it is unauthorized, and nothing is queued
         assert_eq!(handled.reply.status, StatusCode::UNAUTHORIZED);
         assert_eq!(handled.error, Some("unauthorized"));
@@ -224,7 +262,7 @@ mod tests {
         let body = notification("subscription.renamed");
         // WHEN it is posted
         let (handled, lines) =
-            logged(|| receiver.notification(&Method::POST, &signed_with(SECRET, &body), &body));
+            logged(|| receiver.notification(&Method::POST, &signed_with(SECRET, &body), &body, sent_at()));
         // THEN it is 200, and an info line says what came
         assert_eq!(handled.reply.status, StatusCode::OK);
         let line = lines
@@ -240,7 +278,7 @@ mod tests {
         let receiver = receiver();
         let body = br#"{"hello":"world"}"#;
         // WHEN it is posted
-        let handled = receiver.notification(&Method::POST, &signed_with(SECRET, body), body);
+        let handled = receiver.notification(&Method::POST, &signed_with(SECRET, body), body, sent_at());
         // THEN it is 400 invalid_notification
         assert_eq!(
             (handled.reply.status, handled.error),
@@ -262,7 +300,7 @@ mod tests {
         );
         let body = notification("subscription.resumed");
         // WHEN a notification is posted
-        let handled = receiver.notification(&Method::POST, &signed_with(SECRET, &body), &body);
+        let handled = receiver.notification(&Method::POST, &signed_with(SECRET, &body), &body, sent_at());
         // THEN the route is not configured
         assert_eq!(
             (handled.reply.status, handled.error),
@@ -333,10 +371,10 @@ mod tests {
         tokio::time::sleep(std::time::Duration::from_secs(31)).await;
         let body = notification("subscription.resumed");
         // WHEN a notification is answered 404 (Akeneo falls back to email for it)
-        let first = receiver.notification(&Method::POST, &signed_with(SECRET, &body), &body);
+        let first = receiver.notification(&Method::POST, &signed_with(SECRET, &body), &body, sent_at());
         tokio::task::yield_now().await;
         // THEN the secrets were reloaded, and the next notification is accepted
-        let retried = receiver.notification(&Method::POST, &signed_with(SECRET, &body), &body);
+        let retried = receiver.notification(&Method::POST, &signed_with(SECRET, &body), &body, sent_at());
         assert_eq!(
             (first.reply.status, retried.reply.status),
             (StatusCode::NOT_FOUND, StatusCode::OK)

@@ -24,6 +24,8 @@ pub enum Rejection {
     Body(#[from] BodyError),
     #[error("the notification is not a JSON object with a notification_type")]
     InvalidNotification,
+    #[error("the notification's timestamp is missing or too far from now")]
+    StaleNotification,
     #[error("event {event_id:?} is {bytes} bytes as a queue message, over the limit of {limit}")]
     EventTooLarge {
         event_id: Option<String>,
@@ -43,7 +45,7 @@ impl Rejection {
             | Rejection::RouteNotConfigured(_)
             | Rejection::NotificationsNotConfigured => StatusCode::NOT_FOUND,
             Rejection::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            Rejection::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Rejection::Unauthorized(_) | Rejection::StaleNotification => StatusCode::UNAUTHORIZED,
             Rejection::Body(_) | Rejection::InvalidNotification => StatusCode::BAD_REQUEST,
             Rejection::EventTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Rejection::QueueUnavailable(_) | Rejection::PayloadStoreUnavailable(_) => protocol.busy_status(),
@@ -62,6 +64,7 @@ impl Rejection {
             Rejection::Body(BodyError::NotJson) => "invalid_json",
             Rejection::Body(BodyError::NotEnvelope(_)) => "invalid_envelope",
             Rejection::InvalidNotification => "invalid_notification",
+            Rejection::StaleNotification => "stale_notification",
             Rejection::EventTooLarge { .. } => "event_too_large",
             Rejection::QueueUnavailable(_) => "queue_unavailable",
             Rejection::PayloadStoreUnavailable(_) => "payload_store_unavailable",
@@ -85,6 +88,9 @@ impl Rejection {
             Rejection::InvalidNotification => {
                 String::from("the body is not a notification (a JSON object with notification_type)")
             }
+            Rejection::StaleNotification => String::from(
+                "a notification that changes the subscription's state must carry a current RFC 3339 timestamp",
+            ),
             Rejection::MethodNotAllowed => {
                 String::from("use POST to deliver events, GET or HEAD to check health")
             }

@@ -10,9 +10,11 @@ use tokio::time::Instant;
 use super::secrets::RouteSecrets;
 use crate::ports::secrets::SecretSource;
 
-/// After a signature mismatch, reload at most this often: the sender may have
-/// switched to a secret added since the last load.
-const MISMATCH_REFRESH_AFTER: Duration = Duration::from_secs(30);
+/// After a signature mismatch, or a request to a route with no secret, reload
+/// at most this often: the sender may have switched to a secret added since
+/// the last load, or `subscribe` may just have stored the route's first one.
+/// Anyone can send either request, so it is rate-limited.
+const EARLY_REFRESH_AFTER: Duration = Duration::from_secs(30);
 
 /// Shared by every request. Reads are a lock and an `Arc` clone; reloads run in
 /// the background so no request waits for the source.
@@ -74,7 +76,14 @@ impl SecretStore {
 
     /// A signature did not match: reload soon in case the sender rotated.
     pub fn signature_mismatched(&self) {
-        self.reload_if_older_than(MISMATCH_REFRESH_AFTER);
+        self.reload_if_older_than(EARLY_REFRESH_AFTER);
+    }
+
+    /// A request came to a route with no secret: reload soon, as `subscribe`
+    /// stores the first secret and then waits for the receiver to take it
+    /// (without this, until the next periodic reload: 300 s in the template).
+    pub fn route_not_configured(&self) {
+        self.reload_if_older_than(EARLY_REFRESH_AFTER);
     }
 
     fn reload_if_older_than(&self, age: Duration) {
@@ -165,6 +174,37 @@ mod tests {
         assert!(served.events_api.is_empty());
         assert_eq!(source.loads.load(Ordering::SeqCst), 1);
         assert_eq!(store.current().events_api.len(), 1);
+    }
+
+    /// Answers a notification secret only, as the document is once `subscribe`
+    /// has stored it on a stack deployed with the template's empty one.
+    struct NotificationOnly;
+
+    impl SecretSource for NotificationOnly {
+        fn load(&self) -> BoxFuture<'_, Result<RouteSecrets, SecretSourceError>> {
+            Box::pin(async {
+                Ok(RouteSecrets {
+                    notifications: Secrets::new(["the-notification-secret"]),
+                    ..RouteSecrets::default()
+                })
+            })
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_document_holding_only_the_notification_secret_is_taken() {
+        // GIVEN a store loaded with nothing, whose source now holds a notification secret only
+        let store = SecretStore::reloading(
+            RouteSecrets::default(),
+            Arc::new(NotificationOnly),
+            Duration::from_secs(300),
+        );
+        tokio::time::sleep(Duration::from_secs(31)).await;
+        // WHEN a request to the unconfigured notification route asks for a reload
+        store.route_not_configured();
+        tokio::task::yield_now().await;
+        // THEN the notification secret is held (it is not taken for an empty document)
+        assert_eq!(store.current().notifications.len(), 1);
     }
 
     #[tokio::test(start_paused = true)]

@@ -23,8 +23,11 @@ impl RouteSecrets {
         }
     }
 
+    /// No route has a secret. A document holding only the notification secret
+    /// is not empty: `subscribe` stores that one first, and the receiver must
+    /// take it.
     pub fn is_empty(&self) -> bool {
-        self.events_api.is_empty() && self.event_platform.is_empty()
+        self.events_api.is_empty() && self.event_platform.is_empty() && self.notifications.is_empty()
     }
 }
 
@@ -73,6 +76,12 @@ pub fn parse_secret_document(text: &str) -> Result<RouteSecrets, SecretDocumentE
 pub const EVENTS_API_KEY: &str = "events_api_secrets";
 pub const EVENT_PLATFORM_KEY: &str = "event_platform_secrets";
 pub const NOTIFICATION_KEY: &str = "notification_secret";
+/// Not read by the receiver: the one of the Event Platform secrets the
+/// subscription signs with, or is about to once `subscribe` creates it. It
+/// lets a rerun of a failed `subscribe` reuse the secret it stored instead of
+/// adding another, and `rotate-secret` know the current one (Akeneo never
+/// shows a subscription's secret).
+pub const EVENT_PLATFORM_SUBSCRIPTION_KEY: &str = "event_platform_subscription_secret";
 
 /// The secret document, edited one key at a time (by `subscribe` and
 /// `rotate-secret`): the other keys are kept as they are.
@@ -114,6 +123,21 @@ impl SecretDocument {
             .map(|s| s.trim().to_owned())
             .filter(|s| !s.is_empty())
             .collect()
+    }
+
+    /// The single value under `key`, trimmed; `None` when absent or blank.
+    pub fn text(&self, key: &str) -> Option<String> {
+        self.0
+            .get(key)
+            .and_then(serde_json::Value::as_str)
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+    }
+
+    pub fn set_text(&mut self, key: &str, value: &str) {
+        self.0
+            .insert(key.to_owned(), serde_json::Value::String(value.to_owned()));
     }
 
     /// Written as comma-separated text, as the template writes it.

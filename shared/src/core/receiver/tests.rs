@@ -499,6 +499,49 @@ async fn a_route_without_secrets_is_404_route_not_configured() {
     );
 }
 
+/// The stack's secret, as `subscribe` edits it while the receiver runs.
+struct Stored(std::sync::Mutex<RouteSecrets>);
+
+impl crate::ports::secrets::SecretSource for Stored {
+    fn load(
+        &self,
+    ) -> futures::future::BoxFuture<'_, Result<RouteSecrets, crate::ports::secrets::SecretSourceError>> {
+        let secrets = self.0.lock().map(|s| s.clone()).unwrap_or_default();
+        Box::pin(async move { Ok(secrets) })
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_route_without_secrets_reloads_them_early_so_a_secret_stored_since_is_taken_at_once() {
+    // GIVEN a reloading store (every 300 s) with no Event Platform secret, loaded 31 s ago,
+    // and the secret stored in the source since
+    let source = std::sync::Arc::new(Stored(std::sync::Mutex::new(RouteSecrets::default())));
+    let initial = RouteSecrets {
+        events_api: Secrets::parse_list(EA_SECRET),
+        ..RouteSecrets::default()
+    };
+    let store = SecretStore::reloading(initial, source.clone(), Duration::from_secs(300));
+    let app = App {
+        receiver: Receiver::new(MemoryQueue::new(Behaviour::Accept), store, 300),
+    };
+    tokio::time::sleep(Duration::from_secs(31)).await;
+    *source.0.lock().expect("lock") = RouteSecrets {
+        event_platform: Secrets::parse_list(EP_SECRET),
+        ..RouteSecrets::default()
+    };
+    // WHEN a request signed with it comes, then another a moment later
+    let body = fixture("event-platform/product.created.json");
+    let first = app.post_event_platform(&body).await;
+    tokio::task::yield_now().await;
+    let second = app.post_event_platform(&body).await;
+    // THEN the first finds no route, and the second is accepted, long before the 300 s reload
+    assert_eq!(
+        refusal(&first),
+        (StatusCode::NOT_FOUND, "route_not_configured".to_owned())
+    );
+    assert_eq!(second.status, StatusCode::OK, "{second:?}");
+}
+
 #[tokio::test]
 async fn another_method_is_405_method_not_allowed() {
     // GIVEN a receiver
@@ -597,11 +640,24 @@ async fn a_repeated_key_keeps_its_last_value_and_the_events_are_queued() {
 async fn a_notification_on_its_route_is_200_and_queues_nothing() {
     // GIVEN a receiver with a notification secret, and a signed resumption
     let app = App::new(Behaviour::Accept);
-    let body = br#"{"notification_type":"subscription.resumed","subscription_id":"sub-1"}"#;
-    let headers = header_map(event_platform::headers(NOTIFICATION_SECRET, None, body));
+    let sent_at = time::OffsetDateTime::from_unix_timestamp(SENT_AT as i64).expect("a valid time");
+    let sent = crate::observability::logs::rfc3339(sent_at);
+    let body = format!(
+        r#"{{"notification_type":"subscription.resumed","subscription_id":"sub-1","timestamp":"{sent}"}}"#
+    );
+    let headers = header_map(event_platform::headers(
+        NOTIFICATION_SECRET,
+        None,
+        body.as_bytes(),
+    ));
     // WHEN it is posted to the notification route
     let reply = app
-        .request(Method::POST, "/event-platform/notifications", &headers, body)
+        .request(
+            Method::POST,
+            "/event-platform/notifications",
+            &headers,
+            body.as_bytes(),
+        )
         .await;
     // THEN it is acknowledged and nothing is queued
     assert_eq!(reply.status, StatusCode::OK);

@@ -1,8 +1,9 @@
 //! The Event Platform subscription as the relay manages it (EVENT-PLATFORM-API.md):
-//! the resources ([`model`]), what `subscribe` changes ([`plan`]), the order of
+//! the resources ([`model`]), what `subscribe` changes ([`plan`], [`filter`]), the order of
 //! a zero-loss secret rotation ([`rotation`]) and new secrets ([`secret`]).
 //! The HTTP client is `adapters::akeneo::event_platform`.
 
+pub mod filter;
 pub mod model;
 pub mod plan;
 pub mod rotation;

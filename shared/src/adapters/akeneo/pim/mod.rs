@@ -40,14 +40,14 @@ use bytes::Bytes;
 use futures::future::try_join_all;
 use http::{Method, StatusCode};
 use reqwest::Url;
-use serde::Deserialize;
 use serde_json::value::RawValue;
 use tokio::time::Instant;
 
-use super::auth::{AccessToken, AuthError, TokenProvider, error_message};
+use super::auth::{AccessToken, AuthError, TokenProvider};
 use super::connection::{self, CallError, Connection, ConnectionSettings};
 use super::transport::{Answer, Request, TransportError};
 use crate::config::Credentials;
+use crate::core::answers::{PIM_ANSWER_LIMIT, SearchKey, error_message, read_search_page};
 
 /// Akeneo's largest page.
 pub const MAX_PAGE_SIZE: usize = 100;
@@ -113,55 +113,6 @@ impl std::fmt::Debug for PimClient {
     }
 }
 
-#[derive(Deserialize)]
-struct Page<'a> {
-    #[serde(borrow, rename = "_embedded")]
-    embedded: Embedded<'a>,
-    #[serde(default, rename = "_links")]
-    links: Links,
-}
-
-#[derive(Deserialize)]
-struct Embedded<'a> {
-    #[serde(borrow)]
-    items: Vec<&'a RawValue>,
-}
-
-#[derive(Deserialize, Default)]
-struct Links {
-    #[serde(default)]
-    next: Option<Link>,
-}
-
-#[derive(Deserialize)]
-struct Link {
-    href: String,
-}
-
-/// The key a search is by: products by `uuid`, product models by `code`.
-#[derive(Clone, Copy)]
-enum Key {
-    Uuid,
-    Code,
-}
-
-impl Key {
-    fn name(self) -> &'static str {
-        match self {
-            Key::Uuid => "uuid",
-            Key::Code => "code",
-        }
-    }
-
-    /// Uuids are compared in lower case.
-    fn normalise(self, value: &str) -> String {
-        match self {
-            Key::Uuid => value.to_ascii_lowercase(),
-            Key::Code => value.to_owned(),
-        }
-    }
-}
-
 impl PimClient {
     /// A client of the connection with these credentials on the PIM at `url`
     /// (`https://your-pim.cloud.akeneo.com`). Sharing: see the type.
@@ -182,6 +133,11 @@ impl PimClient {
     /// The connection's username: the author of the events its writes cause.
     pub fn username(&self) -> &str {
         self.connection.tokens().username()
+    }
+
+    /// The connection's client id.
+    pub fn client_id(&self) -> &str {
+        self.connection.tokens().client_id()
     }
 
     /// The connection's tokens, for other Akeneo APIs that take them.
@@ -212,7 +168,7 @@ impl PimClient {
         uuids: &[String],
         deadline: Instant,
     ) -> Result<HashMap<String, Box<RawValue>>, PimError> {
-        self.search(PRODUCTS, Key::Uuid, uuids, deadline).await
+        self.search(PRODUCTS, SearchKey::Uuid, uuids, deadline).await
     }
 
     /// The product models with these codes, by code, as
@@ -222,7 +178,8 @@ impl PimClient {
         codes: &[String],
         deadline: Instant,
     ) -> Result<HashMap<String, Box<RawValue>>, PimError> {
-        self.search(PRODUCT_MODELS, Key::Code, codes, deadline).await
+        self.search(PRODUCT_MODELS, SearchKey::Code, codes, deadline)
+            .await
     }
 
     /// `PATCH /api/rest/v1/products-uuid/{uuid}`: updates (or creates) the
@@ -240,11 +197,9 @@ impl PimClient {
             .connection
             .call(
                 |token| Request {
-                    method: Method::PATCH,
-                    url: url.clone(),
                     authorization: Some(token.bearer_header()),
                     body: Some(("application/json", body.clone())),
-                    headers: Vec::new(),
+                    ..Request::new(Method::PATCH, url.clone(), PIM_ANSWER_LIMIT)
                 },
                 deadline,
             )
@@ -257,7 +212,10 @@ impl PimClient {
 
     /// Any other call: `path_and_query` under the PIM's URL
     /// (`/api/rest/v1/categories?limit=100`), with an optional JSON body. Any
-    /// answer but 401, 408, 429 and 5xx (which are handled) is returned.
+    /// answer but 401, 408, 429, 5xx (which are handled) and a redirect to
+    /// another origin (an error) is returned; its body is read up to
+    /// [`PIM_ANSWER_LIMIT`]. A `path_and_query` that names another origin is
+    /// refused: the token goes only to the PIM.
     pub async fn call(
         &self,
         method: Method,
@@ -265,21 +223,20 @@ impl PimClient {
         body: Option<&serde_json::Value>,
         deadline: Instant,
     ) -> Result<Answer, PimError> {
-        let url = self
-            .connection
-            .base()
+        let base = self.connection.base();
+        let url = base
             .join(path_and_query)
-            .map_err(|_| PimError::InvalidUrl(path_and_query.to_owned()))?;
+            .ok()
+            .filter(|url| url.origin() == base.origin())
+            .ok_or_else(|| PimError::InvalidUrl(path_and_query.to_owned()))?;
         let body = body.map(|b| ("application/json", Bytes::from(b.to_string())));
         Ok(self
             .connection
             .call(
                 |token| Request {
-                    method: method.clone(),
-                    url: url.clone(),
                     authorization: Some(token.bearer_header()),
                     body: body.clone(),
-                    headers: Vec::new(),
+                    ..Request::new(method.clone(), url.clone(), PIM_ANSWER_LIMIT)
                 },
                 deadline,
             )
@@ -298,7 +255,7 @@ impl PimClient {
     async fn get(&self, url: &Url, deadline: Instant) -> Result<Answer, PimError> {
         let request = |token: &AccessToken| Request {
             authorization: Some(token.bearer_header()),
-            ..Request::get(url.clone())
+            ..Request::get(url.clone(), PIM_ANSWER_LIMIT)
         };
         Ok(self.connection.call(request, deadline).await?)
     }
@@ -322,7 +279,7 @@ impl PimClient {
     async fn search(
         &self,
         collection: &str,
-        key: Key,
+        key: SearchKey,
         values: &[String],
         deadline: Instant,
     ) -> Result<HashMap<String, Box<RawValue>>, PimError> {
@@ -340,7 +297,7 @@ impl PimClient {
     async fn search_chunk(
         &self,
         collection: &str,
-        key: Key,
+        key: SearchKey,
         values: &[String],
         deadline: Instant,
     ) -> Result<Vec<(String, Box<RawValue>)>, PimError> {
@@ -358,27 +315,11 @@ impl PimClient {
             if !answer.status.is_success() {
                 return Err(refused(answer.status, &answer));
             }
-            let page: Page<'_> = serde_json::from_slice(&answer.body)
+            let page = read_search_page(&answer.body, key)
                 .map_err(|e| PimError::InvalidAnswer(format!("{collection} search page: {e}")))?;
-            for item in page.embedded.items {
-                #[derive(Deserialize)]
-                struct Keys {
-                    uuid: Option<String>,
-                    code: Option<String>,
-                }
-                let keys: Keys = serde_json::from_str(item.get())
-                    .map_err(|e| PimError::InvalidAnswer(format!("{collection} search item: {e}")))?;
-                let value = match key {
-                    Key::Uuid => keys.uuid,
-                    Key::Code => keys.code,
-                };
-                let value = value.ok_or_else(|| {
-                    PimError::InvalidAnswer(format!("{collection} search item without {}", key.name()))
-                })?;
-                items.push((key.normalise(&value), item.to_owned()));
-            }
-            match page.links.next {
-                Some(next) => url = self.same_origin(&next.href)?,
+            items.extend(page.items.into_iter().map(|(key, item)| (key, item.to_owned())));
+            match page.next {
+                Some(next) => url = self.same_origin(&next)?,
                 None => return Ok(items),
             }
         }
@@ -391,11 +332,13 @@ impl PimClient {
     /// (the token would go with it).
     fn same_origin(&self, href: &str) -> Result<Url, PimError> {
         let base = self.connection.base();
-        let url =
-            Url::parse(href).map_err(|_| PimError::InvalidAnswer(format!("next page link {href:?}")))?;
+        // Named by origin only: the link is the server's text.
+        let url = Url::parse(href)
+            .map_err(|_| PimError::InvalidAnswer("a next page link that is not a URL".into()))?;
         if url.origin() != base.origin() {
             return Err(PimError::InvalidAnswer(format!(
-                "next page link {href:?} leaves {}",
+                "a next page link to {} leaves {}",
+                url.origin().ascii_serialization(),
                 base.origin().ascii_serialization()
             )));
         }

@@ -10,6 +10,7 @@ use serde_json::value::RawValue;
 use tokio::time::Instant;
 
 use crate::core::message::{EventFields, OutboundMessage};
+use crate::core::processor::own_events::OwnAuthors;
 use crate::core::processor::{Disposition, Processor, Settings};
 use crate::core::protocol::Protocol;
 use crate::ports::handler::{EventHandler, Outcome};
@@ -299,11 +300,22 @@ async fn a_pim_that_never_answers_retries_its_events_when_the_budget_is_spent() 
 
 #[tokio::test]
 async fn own_events_are_skipped_before_anything_is_read() {
-    // GIVEN the relay's connection relay_1234, its own event and julia's
+    // GIVEN the relay's connection relay_1234 whose user is 7d3c0e4a-…, the
+    // Event Platform event it caused (authored by that UUID, as Akeneo sends it) and julia's
     let pim = ScriptedPim::knowing(&["p1", "p2"]);
-    let processor = enriching(&pim).with_ignored_authors(["relay_1234".to_owned()]);
+    let own = OwnAuthors::connection(
+        "relay_1234",
+        "client-1",
+        Some("7d3c0e4a-2b1f-4c5d-8e9f-0a1b2c3d4e5f"),
+    );
+    let processor = enriching(&pim).with_own_authors(own);
     let batch = [
-        message("own", "product.updated", "p1", "relay_1234"),
+        message(
+            "own",
+            "product.updated",
+            "p1",
+            "7d3c0e4a-2b1f-4c5d-8e9f-0a1b2c3d4e5f",
+        ),
         product("theirs", "p2"),
     ];
     // WHEN the batch is processed

@@ -20,6 +20,7 @@ use tracing::{info, warn};
 use super::batch::{Batch, Verdict};
 use super::dedupe::{self, Settlement};
 use super::stale::{self, StalePolicy};
+use crate::observability::logs::rfc3339;
 use crate::observability::metrics::{self, Metrics};
 use crate::ports::handler::EventHandler;
 use crate::ports::idempotency::{Claim, ClaimOutcome, IdempotencyStore, StoreError};
@@ -182,8 +183,8 @@ impl Idempotency {
                     event_id = event.id.as_deref(),
                     event_type = event.event_type.as_deref(),
                     stale = true,
-                    occurred_at = %occurred_at,
-                    newer_handled = %stale.newer_handled,
+                    occurred_at = %rfc3339(occurred_at),
+                    newer_handled = %rfc3339(stale.newer_handled),
                     skipped,
                     "stale event: a newer one about the same entity was handled"
                 );
@@ -245,6 +246,64 @@ impl Idempotency {
             }
         }
         counts.emit(metrics);
+    }
+
+    /// A large event's object is missing: another delivery of the same event
+    /// may have been handled, its object deleted when it was done. The store
+    /// tells: handled already is a duplicate (done); in progress elsewhere is
+    /// retried (that delivery decides); not handled leaves the dead letter
+    /// (the claim taken to ask is given back); a store that cannot say is
+    /// retried. Answers the verdicts that replace the dead letter.
+    pub async fn settle_missing_payloads(
+        &self,
+        messages: &[ReceivedMessage],
+        missing: &[usize],
+        metrics: &Metrics,
+    ) -> Vec<(usize, Verdict)> {
+        let keyed: Vec<(usize, String)> = missing
+            .iter()
+            .filter_map(|&index| Some((index, dedupe::idempotency_key_of_message(&messages[index])?)))
+            .collect();
+        if keyed.is_empty() {
+            return Vec::new();
+        }
+        let owner = owner_token();
+        let now = SystemTime::now();
+        let answers = self.claim_all(&keyed, &owner, now, now + dedupe::MIN_CLAIM).await;
+        let mut counts = Counts::default();
+        let mut verdicts = Vec::new();
+        for ((index, key), answer) in keyed.iter().zip(answers) {
+            let message_id = messages[*index].message_id.as_str();
+            match answer {
+                Ok(ClaimOutcome::Completed) => {
+                    counts.duplicates += 1;
+                    info!(
+                        message_id,
+                        idempotency_key = key.as_str(),
+                        duplicate = true,
+                        "duplicate event skipped: already handled (its large payload was deleted then)"
+                    );
+                    verdicts.push((*index, Verdict::Done));
+                }
+                Ok(ClaimOutcome::InProgress { .. }) => verdicts.push((
+                    *index,
+                    Verdict::Retry("the event is being handled by another invocation".into()),
+                )),
+                Ok(ClaimOutcome::Claimed) => {
+                    if let Err(error) = bounded(self.store.release(key, &owner)).await {
+                        counts.store_errors += 1;
+                        warn!(key = key.as_str(), reason = %error, "idempotency store not updated");
+                    }
+                }
+                Err(error) => {
+                    counts.store_errors += 1;
+                    warn!(message_id, idempotency_key = key.as_str(), reason = %error, "large event's payload missing and the store cannot say whether it was handled; retried later");
+                    verdicts.push((*index, Verdict::Retry(error.to_string())));
+                }
+            }
+        }
+        counts.emit(metrics);
+        verdicts
     }
 
     async fn claim_all(

@@ -11,6 +11,7 @@ use crate::core::message::{EventFields, OutboundMessage};
 use crate::core::processor::{Disposition, Processor, Settings};
 use crate::core::protocol::Protocol;
 use crate::ports::handler::Outcome;
+use crate::ports::payload_store::PayloadStore;
 use crate::testing::{Behaviour, MemoryQueue, MemoryVisibility, SwitchableStore};
 
 /// Business logic scripted by the event id's prefix (`retry-`, `reject-`,
@@ -515,4 +516,123 @@ async fn a_batchs_claims_go_out_together() {
     assert_eq!(store.claims.load(std::sync::atomic::Ordering::SeqCst), 10);
     assert_eq!(store.reads.load(std::sync::atomic::Ordering::SeqCst), 1);
     assert_eq!(started.elapsed(), Duration::from_millis(200));
+}
+
+/// A large event's pointer message, its envelope stored in `payloads`.
+fn pointer(message_id: &str, payloads: &crate::testing::MemoryPayloads, id: &str) -> ReceivedMessage {
+    let raw = format!(r#"{{"id":"{id}","data":{{"product":{{"uuid":"u-{id}"}}}}}}"#);
+    let fields = EventFields {
+        id: Some(id.into()),
+        kind: Some("com.akeneo.pim.v1.product.updated".into()),
+        occurred_at: Some("2024-01-01T10:00:00Z".into()),
+        source: None,
+    };
+    let envelope = OutboundMessage::build(Protocol::EventPlatform, &raw, &fields, "t");
+    let location = payloads.insert(&format!("key-{id}"), bytes::Bytes::from(envelope.body.clone()));
+    let pointer = envelope.pointer_to(&location);
+    ReceivedMessage {
+        message_id: message_id.into(),
+        receipt_handle: Some(format!("rh-{message_id}")),
+        body: Some(pointer.body),
+        receive_count: 1,
+        attributes: pointer
+            .attributes
+            .iter()
+            .map(|(name, value)| ((*name).to_owned(), value.clone()))
+            .collect(),
+    }
+}
+
+fn with_payloads(
+    store: &Arc<EmbeddedIdempotencyStore>,
+    payloads: &Arc<crate::testing::MemoryPayloads>,
+) -> Processor<Recorder, MemoryQueue, MemoryVisibility> {
+    processor(store).with_payload_store(Arc::clone(payloads) as Arc<dyn PayloadStore>, true)
+}
+
+#[tokio::test]
+async fn a_large_event_delivered_again_after_it_was_handled_is_a_duplicate_not_a_dead_letter() {
+    // GIVEN a large event handled once: done, its object deleted
+    let store = Arc::new(EmbeddedIdempotencyStore::new());
+    let payloads = Arc::new(crate::testing::MemoryPayloads::new(
+        crate::testing::StoreBehaviour::Accept,
+    ));
+    let processor = with_payloads(&store, &payloads);
+    let message = pointer("m1", &payloads, "big-1");
+    assert_eq!(
+        names(&processor.process_batch(std::slice::from_ref(&message)).await),
+        ["done"]
+    );
+    assert!(payloads.is_empty());
+    // WHEN SQS delivers the same pointer again
+    let dispositions = processor.process_batch(&[message]).await;
+    // THEN it is done as a duplicate: not dead-lettered, not run again
+    assert_eq!(names(&dispositions), ["done"]);
+    assert_eq!(processor.handler().ran(), ["big-1"]);
+    assert!(processor.dead_letters.bodies().is_empty());
+}
+
+#[tokio::test]
+async fn a_large_event_never_handled_whose_object_is_gone_is_still_dead_lettered_and_not_claimed() {
+    // GIVEN a pointer whose object was lost before its event was ever handled
+    let store = Arc::new(EmbeddedIdempotencyStore::new());
+    let payloads = Arc::new(crate::testing::MemoryPayloads::new(
+        crate::testing::StoreBehaviour::Accept,
+    ));
+    let processor = with_payloads(&store, &payloads);
+    let message = pointer("m1", &payloads, "lost-1");
+    payloads
+        .delete(&crate::core::message::PayloadLocation {
+            bucket: crate::testing::MemoryPayloads::BUCKET.into(),
+            key: "key-lost-1".into(),
+        })
+        .await
+        .expect("deleted");
+    // WHEN it is processed
+    let dispositions = processor.process_batch(&[message]).await;
+    // THEN it is dead-lettered as payload_missing, and the store holds no claim on the event
+    assert_eq!(
+        dispositions,
+        [Disposition::DeadLettered {
+            code: "payload_missing".into()
+        }]
+    );
+    let now = SystemTime::now();
+    let claim = store
+        .claim(crate::ports::idempotency::Claim {
+            key: "event-platform#lost-1",
+            owner: "a redrive",
+            now,
+            until: now + Duration::from_secs(60),
+        })
+        .await;
+    assert_eq!(claim, Ok(ClaimOutcome::Claimed));
+}
+
+#[tokio::test]
+async fn a_large_event_in_progress_elsewhere_whose_object_is_gone_is_retried() {
+    // GIVEN a pointer whose object is gone while another invocation holds its event
+    let store = Arc::new(EmbeddedIdempotencyStore::new());
+    let payloads = Arc::new(crate::testing::MemoryPayloads::new(
+        crate::testing::StoreBehaviour::Accept,
+    ));
+    let processor = with_payloads(&store, &payloads);
+    let message = pointer("m1", &payloads, "busy-1");
+    claimed_elsewhere(
+        &store,
+        "event-platform#busy-1",
+        SystemTime::now() + Duration::from_secs(60),
+    )
+    .await;
+    payloads
+        .delete(&crate::core::message::PayloadLocation {
+            bucket: crate::testing::MemoryPayloads::BUCKET.into(),
+            key: "key-busy-1".into(),
+        })
+        .await
+        .expect("deleted");
+    // WHEN it is processed
+    let dispositions = processor.process_batch(&[message]).await;
+    // THEN it is retried: that invocation's outcome decides
+    assert_eq!(names(&dispositions), ["retried"]);
 }
