@@ -480,3 +480,105 @@ async fn the_real_processor_runs_an_event_sent_twice_and_redriven_once_only_once
     assert_eq!(duplicates, 2);
     assert_eq!(moto::queue_counts(&sqs, &queue_url).await, (0, 0));
 }
+
+/// An Event Platform product event of `kind` by `author`, as Akeneo writes it.
+fn product_event_body(id: &str, kind: &str, uuid: &str, author: &str) -> String {
+    format!(
+        r#"{{"specversion":"1.0","id":"{id}","type":"com.akeneo.pim.v1.product.{kind}","source":"pim","subject":"e2e","time":"2026-11-23T10:00:00Z","data":{{"product":{{"uuid":"{uuid}"}},"author":{{"identifier":"{author}","type":"api"}}}}}}"#
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_real_processor_publishes_each_event_once_to_an_eventbridge_bus() {
+    // GIVEN both release binaries on a moto queue, the processor publishing to
+    // a bus whose rule sends product updates to a team's queue
+    let sqs = moto::sqs().await;
+    let (queue_url, dlq_url) = moto::create_queue_with_dlq(&sqs, "e2e-bus", 3).await;
+    let table = moto::create_idempotency_table("e2e-bus").await;
+    let s3 = moto::s3().await;
+    let bucket = moto::create_bucket(&s3, "e2e-bus").await;
+    let (bus, team_queue) = moto::create_bus_with_rule_to_queue("e2e-bus", &["product.updated"]).await;
+    let port = free_port();
+    let _emulator = emulator(port);
+    listening(port).await;
+    let logs = temp_dir();
+    let receiver_env = [
+        ("QUEUE_URL", queue_url.clone()),
+        ("EVENT_PLATFORM_SECRETS", EP_SECRET.into()),
+        ("PAYLOAD_BUCKET", bucket.clone()),
+    ];
+    let _receiver = function("receiver", port, &receiver_env, &logs.join("receiver-bus.log"));
+    let processor_env = [
+        ("QUEUE_URL", queue_url.clone()),
+        ("DEAD_LETTER_QUEUE_URL", dlq_url.clone()),
+        ("IDEMPOTENCY_TABLE", table),
+        ("DESTINATION", "eventbridge".into()),
+        ("EVENT_BUS", bus),
+        ("PIM_IGNORE_AUTHORS", CONNECTION_USER_UUID.into()),
+    ];
+    let _processor = function("processor", port, &processor_env, &logs.join("processor-bus.log"));
+    let http = crate::support::http_client(Duration::from_secs(30));
+    let url = format!("http://127.0.0.1:{port}/lambda-url/receiver/event-platform");
+
+    // WHEN Akeneo delivers an update twice, an update the relay's own
+    // connection caused, a deletion, and a 1.5 MB update, and the processor
+    // drains the queue
+    let update = product_event_body("e2e-bus-1", "updated", KNOWN_PRODUCT, "julia");
+    let own = product_event_body("e2e-bus-own", "updated", KNOWN_PRODUCT, CONNECTION_USER_UUID);
+    let deletion = product_event_body("e2e-bus-deleted", "deleted", KNOWN_PRODUCT, "julia");
+    let large = large_event("e2e-bus-large");
+    for body in [&update, &update, &own, &deletion, &large] {
+        let headers = event_platform_headers(&[EP_SECRET], body.as_bytes());
+        post(&http, url.clone(), headers, body.clone()).await;
+    }
+    process_all(&http, port, &queue_url, 5).await;
+
+    // THEN the team's queue holds the update once and the large update, nothing else
+    let delivered: HashMap<String, Value> = moto::drain(&sqs, &team_queue)
+        .await
+        .iter()
+        .map(|message| {
+            let entry: Value =
+                serde_json::from_str(message.body.as_deref().unwrap_or_default()).expect("an entry");
+            (
+                entry["detail"]["event_id"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+                entry,
+            )
+        })
+        .collect();
+    let mut ids: Vec<&str> = delivered.keys().map(String::as_str).collect();
+    ids.sort_unstable();
+    assert_eq!(ids, ["e2e-bus-1", "e2e-bus-large"]);
+    // AND the update's entry says what it is without parsing the event, and carries it whole
+    let entry = &delivered["e2e-bus-1"];
+    assert_eq!(entry["source"], "akeneo.pim");
+    assert_eq!(entry["detail-type"], "product.updated");
+    let detail = &entry["detail"];
+    assert_eq!(detail["version"], 1);
+    assert_eq!(detail["protocol"], "event-platform");
+    assert_eq!(detail["event_type"], "com.akeneo.pim.v1.product.updated");
+    assert_eq!(detail["keys"]["uuid"], KNOWN_PRODUCT);
+    assert_eq!(
+        detail["event"],
+        serde_json::from_str::<Value>(&update).expect("json")
+    );
+    // AND the large one points to its stored copy, which holds the event byte for byte
+    let pointer = &delivered["e2e-bus-large"]["detail"]["event_pointer"];
+    assert_eq!(delivered["e2e-bus-large"]["detail"]["event"], Value::Null);
+    assert_eq!(pointer["s3_bucket"], bucket.as_str());
+    let key = pointer["s3_key"].as_str().expect("a key");
+    let stored = moto::object(&s3, &bucket, key).await.expect("the object is kept");
+    let envelope = String::from_utf8(stored).expect("utf-8");
+    let event = shared::PimEvent::from_message_body(&envelope).expect("the relay's envelope");
+    assert_eq!(
+        sha256_hex(event.raw.get().as_bytes()),
+        sha256_hex(large.as_bytes())
+    );
+    assert!(
+        moto::drain(&sqs, &dlq_url).await.is_empty(),
+        "nothing dead-lettered"
+    );
+}

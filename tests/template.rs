@@ -775,3 +775,77 @@ fn the_processor_is_told_the_table_only_when_idempotency_is_enabled() {
         14
     );
 }
+
+#[test]
+fn the_processor_may_publish_only_to_its_bus_and_read_only_its_forwarding_secret() {
+    // GIVEN the template
+    let template = template();
+    // WHEN the permissions each destination adds are read
+    let publish = permissions_when(&template, "ProcessorFunction", "PublishesToBus");
+    let forward: Vec<_> = permissions_when(&template, "ProcessorFunction", "ForwardsToHttps")
+        .into_iter()
+        .map(|(action, resource)| (action, intrinsic(&resource)))
+        .collect();
+    // THEN publishing is PutEvents on the chosen bus alone (the stack's or the one named)
+    assert_eq!(publish.len(), 1, "{publish:?}");
+    assert_eq!(publish[0].0, "events:PutEvents");
+    let bus = match &publish[0].1 {
+        Value::Tagged(tagged) if tagged.tag == "If" => tagged.value.clone(),
+        other => panic!("the bus is not chosen by condition: {other:?}"),
+    };
+    assert_eq!(bus[0], "CreatesOwnBus");
+    assert_eq!(intrinsic(&bus[1]), Some(("GetAtt".into(), "EventBus.Arn".into())));
+    assert_eq!(intrinsic(&bus[2]), Some(("Ref".into(), "EventBusArn".into())));
+    // AND forwarding reads exactly its secret
+    assert_eq!(
+        forward,
+        [(
+            "secretsmanager:GetSecretValue".to_owned(),
+            Some(("Ref".to_owned(), "ForwardSecret".to_owned()))
+        )]
+    );
+    // AND the stack's own bus keeps an archive for replays, only when it is created
+    assert_eq!(resource(&template, "EventBus")["Condition"], "CreatesOwnBus");
+    assert_eq!(resource(&template, "EventArchive")["Condition"], "CreatesOwnBus");
+    assert_eq!(
+        intrinsic(&properties(&template, "EventArchive")["RetentionDays"]),
+        Some(("Ref".into(), "EventArchiveRetentionDays".into()))
+    );
+}
+
+#[test]
+fn the_processor_is_told_its_destination_and_failures_there_alarm() {
+    // GIVEN the template
+    let template = template();
+    // WHEN the processor's environment, the alarms and the dashboard are read
+    let environment = &properties(&template, "ProcessorFunction")["Environment"]["Variables"];
+    use shared::config::*;
+    // THEN every destination variable the code reads is set
+    for name in [
+        DESTINATION,
+        EVENT_BUS,
+        FORWARD_URL,
+        FORWARD_SECRET_ARN,
+        FORWARD_CONCURRENCY,
+    ] {
+        assert!(!environment[name].is_null(), "processor lacks {name}");
+    }
+    assert_eq!(template["Parameters"]["Destination"]["Default"], "logic");
+    // AND failed publishes and forwards alarm, each with its destination
+    for (alarm, metric, condition) in [
+        ("PublishFailuresAlarm", "PublishFailures", "PublishesToBus"),
+        ("ForwardFailuresAlarm", "ForwardFailures", "ForwardsToHttps"),
+    ] {
+        assert_eq!(properties(&template, alarm)["MetricName"], metric);
+        assert_eq!(resource(&template, alarm)["Condition"], condition);
+    }
+    let dashboard = format!("{:?}", properties(&template, "Dashboard")["DashboardBody"]);
+    for metric in [
+        "EventsPublished",
+        "PublishFailures",
+        "EventsForwarded",
+        "ForwardFailures",
+    ] {
+        assert!(dashboard.contains(metric), "dashboard lacks {metric}");
+    }
+}

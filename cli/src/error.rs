@@ -45,6 +45,8 @@ pub enum CliError {
         "--filter: {0}; shorten it, or pass --keep-own-events to leave out the exclusion of the connection's events"
     )]
     Filter(#[from] shared::core::subscription::filter::FilterError),
+    #[error("--forward-to: {0}")]
+    Forward(String),
     #[error("no random source to make a secret from")]
     NoRandomness,
     #[error("{url} did not answer ({source})")]

@@ -489,7 +489,7 @@ fn subscribe_with_keep_own_events_sends_the_users_filter_alone() {
     // GIVEN a deployment subscribed with the connection's events left out
     let deployment = Deployment::start();
     let uuid = "5f9c2a1e-3b7d-4c8e-9f01-23456789abcd";
-    let excluded = deployment.relay(&["subscribe", "--pim-user-uuid", uuid]);
+    let excluded = deployment.relay(&["subscribe", "--email", "ops@example.com", "--pim-user-uuid", uuid]);
     assert_eq!(excluded.code, 0, "{excluded:?}");
     // WHEN subscribe runs again with --keep-own-events
     let outcome = deployment.relay(&["subscribe", "--pim-user-uuid", uuid, "--keep-own-events"]);

@@ -237,3 +237,52 @@ pub async fn create_secret(name: &str, document: &str) -> String {
         .expect("moto creates secrets");
     created.arn.expect("arn")
 }
+
+/// A fresh EventBridge bus with a rule sending the entries of `detail_types`
+/// (source `akeneo.pim`) to a fresh queue: answers the bus name and the
+/// queue's URL, as a team would wire its consumer.
+pub async fn create_bus_with_rule_to_queue(name: &str, detail_types: &[&str]) -> (String, String) {
+    let events = aws_sdk_eventbridge::Client::new(&sdk().await);
+    let bus = unique(name);
+    events
+        .create_event_bus()
+        .name(&bus)
+        .send()
+        .await
+        .expect("moto creates buses");
+    let pattern = json!({"source": ["akeneo.pim"], "detail-type": detail_types});
+    events
+        .put_rule()
+        .name(format!("{bus}-rule"))
+        .event_bus_name(&bus)
+        .event_pattern(pattern.to_string())
+        .send()
+        .await
+        .expect("moto creates rules");
+    let sqs = sqs().await;
+    let queue_url = create_queue(&sqs, &format!("{name}-target")).await;
+    let queue_arn = sqs
+        .get_queue_attributes()
+        .queue_url(&queue_url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .expect("queue attributes")
+        .attributes
+        .and_then(|attributes| attributes.get(&QueueAttributeName::QueueArn).cloned())
+        .expect("a queue ARN");
+    let target = aws_sdk_eventbridge::types::Target::builder()
+        .id("queue")
+        .arn(queue_arn)
+        .build()
+        .expect("a target");
+    events
+        .put_targets()
+        .rule(format!("{bus}-rule"))
+        .event_bus_name(&bus)
+        .targets(target)
+        .send()
+        .await
+        .expect("moto adds targets");
+    (bus, queue_url)
+}

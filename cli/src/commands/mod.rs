@@ -18,6 +18,9 @@ use crate::error::CliError;
 pub const DEV_EVENTS_API_SECRET: &str = "dev-events-api-secret";
 pub const DEV_EVENT_PLATFORM_SECRET: &str = "dev-event-platform-secret";
 pub const DEV_NOTIFICATION_SECRET: &str = "dev-event-platform-notification-secret";
+/// `serve --forward-to`'s signing secret when none is given (Standard
+/// Webhooks form: the base64 of "akeneo-event-relay-local-forwarding").
+pub const DEV_FORWARD_SECRET: &str = "whsec_YWtlbmVvLWV2ZW50LXJlbGF5LWxvY2FsLWZvcndhcmRpbmc=";
 pub const DEFAULT_PORT: u16 = 3000;
 
 #[derive(Parser)]

@@ -10,13 +10,19 @@ use std::time::Duration;
 
 use clap::Args;
 use futures::FutureExt;
+use shared::adapters::aws::eventbridge::EventBridgeBus;
 use shared::adapters::aws::s3::S3PayloadStore;
 use shared::adapters::aws::sdk_config;
 use shared::adapters::aws::secrets_manager::SecretsManagerSource;
 use shared::adapters::aws::sqs::SqsQueue;
 use shared::adapters::embedded::{EmbeddedIdempotencyStore, EmbeddedPayloadStore, EmbeddedQueue};
 use shared::adapters::logging_handler::LoggingHandler;
+use shared::adapters::webhook::{DEFAULT_TIMEOUT as FORWARD_TIMEOUT, WebhookForwarder};
+use shared::assembly::destination::Destination;
 use shared::config::{PIM_MAX_CONCURRENT_CALLS, PIM_SECRET_ARN, PimConfig, ReceiverConfig};
+use shared::core::destination::detail::SOURCE;
+use shared::core::destination::publisher::BusPublisher;
+use shared::core::destination::standard_webhooks::SigningKey;
 use shared::core::processor::idempotency::DEFAULT_WINDOW;
 use shared::core::processor::own_events::OwnAuthors;
 use shared::core::processor::{Processor, Settings};
@@ -32,7 +38,10 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use super::pim_args::PimConnectionArgs;
-use super::{DEFAULT_PORT, DEV_EVENT_PLATFORM_SECRET, DEV_EVENTS_API_SECRET, DEV_NOTIFICATION_SECRET};
+use super::{
+    DEFAULT_PORT, DEV_EVENT_PLATFORM_SECRET, DEV_EVENTS_API_SECRET, DEV_FORWARD_SECRET,
+    DEV_NOTIFICATION_SECRET,
+};
 use crate::error::CliError;
 
 #[derive(Args)]
@@ -89,6 +98,20 @@ pub struct ServeArgs {
     /// message (without it they are refused with 413).
     #[arg(long, env = "PAYLOAD_BUCKET")]
     payload_bucket: Option<String>,
+    /// Forward each event to this URL (your application), signed the
+    /// Standard Webhooks way, instead of logging it.
+    #[arg(long, value_name = "URL", conflicts_with = "event_bus")]
+    forward_to: Option<String>,
+    /// The forwarding secret (whsec_…); default: a development secret, printed at start.
+    #[arg(long, env = "FORWARD_SECRET", hide_env_values = true)]
+    forward_secret: Option<String>,
+    /// Forwarded requests in flight at most.
+    #[arg(long, env = "FORWARD_CONCURRENCY", default_value_t = 4)]
+    forward_concurrency: usize,
+    /// Publish each event to this EventBridge bus (a name or an ARN, with the
+    /// usual AWS environment) instead of logging it.
+    #[arg(long, value_name = "BUS")]
+    event_bus: Option<String>,
 }
 
 /// What a batch polled from an SQS queue may take before its claims expire:
@@ -214,9 +237,10 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, CliError> {
             })
         }
     };
-    let logic = DemoLogic {
-        failing: args.fail.clone(),
-    };
+    let logic = destination(&args).await?;
+    // A destination that cannot carry a large event whole points to its
+    // object, which must then stay.
+    let delete_when_done = matches!(logic, Destination::Logic(_));
     let pim = Pim::from_args(&args).await?;
 
     match &args.queue_url {
@@ -260,7 +284,7 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, CliError> {
             );
             let processor = pim.attach(idempotent(
                 Processor::new(logic, Arc::clone(&dlq), Arc::clone(&queue), settings)
-                    .with_payload_store(payloads.clone(), true)
+                    .with_payload_store(payloads.clone(), delete_when_done)
                     .with_probe_recorder(Arc::new(move |id| {
                         if let Ok(mut seen) = probes.lock() {
                             seen.insert(id.to_owned());
@@ -312,7 +336,7 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, CliError> {
             let payloads = Arc::new(S3PayloadStore::new(&sdk, bucket.clone().unwrap_or_default()));
             let processor = pim.attach(idempotent(
                 Processor::new(logic, dlq, Arc::clone(&queue), settings)
-                    .with_payload_store(payloads.clone(), true),
+                    .with_payload_store(payloads.clone(), delete_when_done),
                 !args.no_idempotency,
             ));
             let large_events = bucket.map(|_| LargeEvents {
@@ -335,6 +359,35 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, CliError> {
             .await
         }
     }
+}
+
+/// Where events go: the demo logic (a log line each), or the endpoint or bus
+/// the flags name.
+async fn destination(args: &ServeArgs) -> Result<Destination<DemoLogic>, CliError> {
+    if let Some(url) = &args.forward_to {
+        let secret = args.forward_secret.as_deref().unwrap_or(DEV_FORWARD_SECRET);
+        let key = SigningKey::parse(secret).map_err(|error| CliError::Forward(error.to_string()))?;
+        let forwarder = WebhookForwarder::new(url, key, args.forward_concurrency, FORWARD_TIMEOUT)
+            .map_err(|error| CliError::Forward(error.to_string()))?;
+        println!(
+            "  events: forwarded to {url}, signed (Standard Webhooks) with {}, {} at a time",
+            if args.forward_secret.is_some() {
+                "--forward-secret"
+            } else {
+                DEV_FORWARD_SECRET
+            },
+            args.forward_concurrency.max(1)
+        );
+        return Ok(Destination::Https(Box::new(forwarder)));
+    }
+    if let Some(bus) = &args.event_bus {
+        println!("  events: published to the EventBridge bus {bus} (source {SOURCE})");
+        let bus = EventBridgeBus::new(&sdk_config().await, bus);
+        return Ok(Destination::Bus(BusPublisher::new(Arc::new(bus))));
+    }
+    Ok(Destination::Logic(DemoLogic {
+        failing: args.fail.clone(),
+    }))
 }
 
 /// Skips duplicate and stale events through a store in process memory,

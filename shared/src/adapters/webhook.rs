@@ -15,6 +15,7 @@ use crate::core::destination::standard_webhooks::{
     ID_HEADER, SIGNATURE_HEADER, SigningKey, TIMESTAMP_HEADER, webhook_id,
 };
 use crate::core::event::PimEvent;
+use crate::observability::metrics::{Metrics, Record};
 use crate::ports::handler::{EventHandler, Outcome};
 
 /// The largest body sent: a Lambda Function URL, a common endpoint, takes
@@ -36,6 +37,7 @@ pub struct WebhookForwarder {
     url: reqwest::Url,
     key: SigningKey,
     permits: Semaphore,
+    metrics: Metrics,
 }
 
 impl WebhookForwarder {
@@ -63,7 +65,26 @@ impl WebhookForwarder {
             url,
             key,
             permits: Semaphore::new(concurrency.max(1)),
+            metrics: Metrics::disabled(),
         })
+    }
+
+    pub fn with_metrics(mut self, metrics: Metrics) -> WebhookForwarder {
+        self.metrics = metrics;
+        self
+    }
+
+    /// Counts each event forwarded (`EventsForwarded`) or not
+    /// (`ForwardFailures`, retried or dead-lettered).
+    fn count(&self, outcome: &Outcome) {
+        let done = u64::from(matches!(outcome, Outcome::Done));
+        self.metrics.emit(
+            &Record {
+                dimensions: vec![],
+                counts: vec![("EventsForwarded", done), ("ForwardFailures", 1 - done)],
+            },
+            false,
+        );
     }
 
     async fn forward(&self, event: &PimEvent) -> Outcome {
@@ -120,6 +141,8 @@ impl WebhookForwarder {
 
 impl EventHandler for WebhookForwarder {
     async fn handle(&self, event: &PimEvent) -> Outcome {
-        self.forward(event).await
+        let outcome = self.forward(event).await;
+        self.count(&outcome);
+        outcome
     }
 }

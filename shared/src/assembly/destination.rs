@@ -87,5 +87,6 @@ pub async fn forwarder(
     let key =
         SigningKey::parse(&text).map_err(|error| logged(InitError::ForwardSecret(error.to_string())))?;
     WebhookForwarder::new(&config.url, key, config.concurrency, config.timeout)
+        .map(|forwarder| forwarder.with_metrics(Metrics::from_env()))
         .map_err(|error| logged(InitError::Forwarder(error.to_string())))
 }
