@@ -6,6 +6,7 @@
 
 mod support;
 
+mod forwarding_limits;
 mod hostile_akeneo;
 mod idempotency_dynamodb;
 mod large_events;

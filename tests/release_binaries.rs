@@ -581,4 +581,41 @@ async fn the_real_processor_publishes_each_event_once_to_an_eventbridge_bus() {
         moto::drain(&sqs, &dlq_url).await.is_empty(),
         "nothing dead-lettered"
     );
+
+    // AND the Python consumer example reads both from a team's queue, the large one from S3
+    for entry in delivered.values() {
+        sqs.send_message()
+            .queue_url(&team_queue)
+            .message_body(entry.to_string())
+            .send()
+            .await
+            .expect("send");
+    }
+    let consumer = Command::new(crate::support::release::root().join(".tools/moto/bin/python"))
+        .arg(crate::support::release::root().join("examples/python-consumer/consumer.py"))
+        .args([
+            "--queue-url",
+            &team_queue,
+            "--max-messages",
+            "2",
+            "--idle-seconds",
+            "10",
+        ])
+        .output()
+        .expect("the consumer runs");
+    let printed = String::from_utf8_lossy(&consumer.stdout);
+    assert!(
+        consumer.status.success(),
+        "{printed}{}",
+        String::from_utf8_lossy(&consumer.stderr)
+    );
+    assert!(
+        printed.contains("product.updated event_id=e2e-bus-1 protocol=event-platform"),
+        "{printed}"
+    );
+    assert!(
+        printed.contains("event_id=e2e-bus-large protocol=event-platform")
+            && printed.contains(&format!("event_from=s3://{bucket}/{key}")),
+        "{printed}"
+    );
 }

@@ -34,7 +34,13 @@ def resolve_event(s3, detail: dict):
         return None, None
     obj = s3.get_object(Bucket=pointer["s3_bucket"], Key=pointer["s3_key"])
     raw = obj["Body"].read()
-    return json.loads(raw), f"s3://{pointer['s3_bucket']}/{pointer['s3_key']} ({len(raw)} bytes)"
+    # The object is the relay's queue envelope: the event is its `event`, or
+    # `event_text` (the event's exact text) when it held characters SQS refuses.
+    stored = json.loads(raw)
+    event = stored.get("event")
+    if event is None and isinstance(stored.get("event_text"), str):
+        event = json.loads(stored["event_text"])
+    return event, f"s3://{pointer['s3_bucket']}/{pointer['s3_key']} ({len(raw)} bytes)"
 
 
 def handle(s3, message: dict) -> None:
