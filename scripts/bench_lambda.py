@@ -652,8 +652,7 @@ def main():
         action="append",
         default=[],
         metavar="LABEL=PATH",
-        help="another receiver bootstrap measured beside the build, its queue checked like the build's "
-        "(scripts/bench-lambda --floors passes functions/receiver/examples/reference_sdk_sender)",
+        help="another receiver bootstrap measured beside the build, its queue checked like the build's",
     )
     parser.add_argument("--moto-python", default=sys.executable)
     parser.add_argument("--perf", help="record a perf profile of a warm run of the first scenario into this file")

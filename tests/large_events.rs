@@ -15,7 +15,7 @@ use serde_json::Value;
 use shared::adapters::aws::s3::S3PayloadStore;
 use shared::adapters::aws::sqs::SqsQueue;
 use shared::core::processor::{Processor, Settings};
-use shared::edges::lambda::function_url::FunctionUrlRequest;
+use shared::edges::lambda::function_url::FunctionUrlEvent;
 use shared::edges::lambda::sqs_event::handle_sqs_event;
 use shared::{EventHandler, Outcome, PimEvent};
 
@@ -84,7 +84,7 @@ fn large_cloud_event(id: &str, bytes: usize) -> String {
 }
 
 /// A signed request built ahead, so that a test times the receiver alone.
-fn signed_request(path: &str, body: &str) -> FunctionUrlRequest {
+fn signed_request(path: &str, body: &str) -> FunctionUrlEvent {
     let headers = match path {
         "/events-api" => events_api_headers(EA_SECRET, body.as_bytes()),
         _ => event_platform_headers(&[EP_PRIMARY], body.as_bytes()),
@@ -282,7 +282,7 @@ async fn queued_large_event(app: &LargeEventsApp, name: &str, id: &str) -> (Stri
     let sqs = moto::sqs().await;
     let (queue_url, dlq_url) = moto::create_queue_with_dlq(&sqs, name, 5).await;
     let store = S3PayloadStore::new(&moto::sdk().await, &app.bucket);
-    let sender = crate::support::app::sender(&moto::sdk().await, &queue_url).await;
+    let sender = crate::support::app::sender(&moto::sdk().await, &queue_url);
     let receiver = ReceiverApp::with_queue(sender, queue_url.clone())
         .await
         .storing_large_events_in(store);

@@ -3,7 +3,7 @@
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use shared::adapters::aws::sqs_direct::DirectSqsSender;
+use shared::adapters::aws::sqs::SqsQueue;
 use shared::ports::queue::{BatchEntry, BatchReport, FailedEntry, QueueError, QueueSender};
 
 use crate::support::akeneo::raw_event_of;
@@ -322,7 +322,7 @@ async fn with_sqs_hanging_the_event_platform_gets_429_inside_5_s() {
 /// partial failures; moto cannot be made to fail single entries, so this is the
 /// one double, at the outermost edge. Failed entries are not forwarded.
 struct FailingEntries {
-    inner: DirectSqsSender,
+    inner: SqsQueue,
     failing_ids: Vec<&'static str>,
     failing_calls: usize,
     calls: std::sync::atomic::AtomicUsize,
@@ -353,7 +353,7 @@ async fn failing_entries(name: &str, failing_calls: usize) -> ReceiverApp<Failin
     let sdk = moto::sdk().await;
     let queue_url = moto::create_queue(&moto::sqs().await, name).await;
     let queue = FailingEntries {
-        inner: crate::support::app::sender(&sdk, &queue_url).await,
+        inner: crate::support::app::sender(&sdk, &queue_url),
         failing_ids: vec!["2", "7"],
         failing_calls,
         calls: Default::default(),

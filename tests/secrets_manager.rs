@@ -26,10 +26,13 @@ async fn status_signed_with(receiver: &Receiver<SqsQueue>, secret: &str) -> u16 
         BODY,
         false,
     );
-    shared::edges::lambda::function_url::respond(receiver, &request)
-        .await
-        .status()
-        .as_u16()
+    shared::edges::lambda::function_url::respond(
+        receiver,
+        shared::edges::lambda::function_url::LambdaRequest::ApiGatewayV2(request),
+    )
+    .await
+    .status()
+    .as_u16()
 }
 
 /// A receiver on a moto queue whose secrets come from `arn`, reloaded every second.

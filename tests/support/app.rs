@@ -6,11 +6,11 @@ use aws_sdk_sqs::types::Message;
 use aws_types::origin::Origin;
 use serde_json::Value;
 use shared::adapters::aws::SdkConfig;
-use shared::adapters::aws::sqs_direct::DirectSqsSender;
+use shared::adapters::aws::sqs::SqsQueue;
 use shared::core::message::KeyPrefix;
 use shared::core::receiver::{LargeEvents, Receiver, RouteSecrets, SecretStore};
 use shared::core::signature::Secrets;
-use shared::edges::lambda::function_url::{FunctionUrlRequest, respond};
+use shared::edges::lambda::function_url::{FunctionUrlEvent, LambdaRequest, respond};
 use shared::ports::payload_store::PayloadStore;
 use shared::ports::queue::QueueSender;
 
@@ -43,19 +43,19 @@ impl Answer {
     }
 }
 
-pub struct ReceiverApp<Q: QueueSender = DirectSqsSender> {
+pub struct ReceiverApp<Q: QueueSender = SqsQueue> {
     pub receiver: Receiver<Q>,
     pub sqs: Client,
     pub queue_url: String,
 }
 
-impl ReceiverApp<DirectSqsSender> {
+impl ReceiverApp<SqsQueue> {
     /// A receiver on a new moto queue, its sender the deployed one.
-    pub async fn start(name: &str) -> ReceiverApp<DirectSqsSender> {
+    pub async fn start(name: &str) -> ReceiverApp<SqsQueue> {
         let sdk = moto::sdk().await;
         let sqs = aws_sdk_sqs::Client::new(&sdk);
         let queue_url = moto::create_queue(&sqs, name).await;
-        let receiver = Receiver::new(sender(&sdk, &queue_url).await, secrets(), 300);
+        let receiver = Receiver::new(sender(&sdk, &queue_url), secrets(), 300);
         ReceiverApp {
             receiver,
             sqs,
@@ -64,14 +64,14 @@ impl ReceiverApp<DirectSqsSender> {
     }
 
     /// A receiver whose SQS endpoint is `endpoint` (refusing or hanging).
-    pub async fn on_endpoint(endpoint: &str) -> ReceiverApp<DirectSqsSender> {
+    pub async fn on_endpoint(endpoint: &str) -> ReceiverApp<SqsQueue> {
         let mut sdk = moto::sdk().await.into_builder().endpoint_url(endpoint);
         // Set in code, as a caller would: it then wins over AWS_ENDPOINT_URL
         // (moto's), for the SDK's clients and the receiver's sender alike.
         sdk.insert_origin("endpoint_url", Origin::shared_config());
         let sdk: SdkConfig = sdk.build();
         let queue_url = format!("{endpoint}/000000000000/nowhere");
-        let receiver = Receiver::new(sender(&sdk, &queue_url).await, secrets(), 300);
+        let receiver = Receiver::new(sender(&sdk, &queue_url), secrets(), 300);
         ReceiverApp {
             receiver,
             sqs: aws_sdk_sqs::Client::new(&sdk),
@@ -81,10 +81,8 @@ impl ReceiverApp<DirectSqsSender> {
 }
 
 /// The receiver's SQS sender, as the deployed receiver builds it.
-pub async fn sender(sdk: &SdkConfig, queue_url: &str) -> DirectSqsSender {
-    DirectSqsSender::new(sdk, queue_url)
-        .await
-        .expect("sender for moto")
+pub fn sender(sdk: &SdkConfig, queue_url: &str) -> SqsQueue {
+    SqsQueue::new(sdk, queue_url)
 }
 
 impl<Q: QueueSender> ReceiverApp<Q> {
@@ -125,12 +123,12 @@ impl<Q: QueueSender> ReceiverApp<Q> {
     /// Hands a Function URL request to the receiver, for tests that build it
     /// first (building a multi-MB request is slow in a debug build, and is not
     /// the receiver's time).
-    pub async fn send(&self, request: &FunctionUrlRequest) -> Answer {
-        let response = respond(&self.receiver, request).await;
+    pub async fn send(&self, request: &FunctionUrlEvent) -> Answer {
+        let response = respond(&self.receiver, LambdaRequest::ApiGatewayV2(request.clone())).await;
         let status = response.status().as_u16();
-        let body = match &response.body {
-            Some(text) => serde_json::from_str(text).expect("JSON response"),
-            None => Value::Null,
+        let body = match response.body().as_ref() {
+            [] => Value::Null,
+            text => serde_json::from_slice(text).expect("JSON response"),
         };
         Answer { status, body }
     }

@@ -3,7 +3,7 @@
 
 use base64::Engine;
 use serde_json::json;
-use shared::edges::lambda::function_url::FunctionUrlRequest;
+use shared::edges::lambda::function_url::FunctionUrlEvent;
 
 /// Binary bodies arrive base64-encoded; `base64` forces that for any body.
 pub fn request(
@@ -12,7 +12,7 @@ pub fn request(
     headers: &[(String, String)],
     body: &[u8],
     base64: bool,
-) -> FunctionUrlRequest {
+) -> FunctionUrlEvent {
     let headers: serde_json::Map<String, serde_json::Value> =
         headers.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
     let (body, encoded) = if body.is_empty() && !base64 {

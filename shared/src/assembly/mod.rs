@@ -24,8 +24,6 @@ pub enum InitError {
     #[cfg(feature = "akeneo")]
     #[error("the PIM client could not be built: {0}")]
     Pim(#[from] crate::adapters::akeneo::PimError),
-    #[error("the queue sender could not be built: {0}")]
-    Queue(#[from] crate::adapters::aws::sqs_direct::DirectSqsError),
     /// Never carries the secret.
     #[error("the forwarding secret FORWARD_SECRET_ARN names could not be used: {0}")]
     ForwardSecret(String),

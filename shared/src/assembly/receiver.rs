@@ -1,4 +1,4 @@
-//! The receiver Lambda, assembled: SQS (`SendMessageBatch` sent directly), S3 for large events (when
+//! The receiver Lambda, assembled: SQS (`SendMessageBatch` through aws-sdk-sqs), S3 for large events (when
 //! `PAYLOAD_BUCKET` is set), the signing secrets (Secrets Manager when
 //! `SECRETS_ARN` is set), metrics.
 
@@ -8,19 +8,17 @@ use super::{InitError, logged};
 use crate::adapters::aws::s3::S3PayloadStore;
 use crate::adapters::aws::sdk_config;
 use crate::adapters::aws::secrets_manager::SecretsManagerSource;
-use crate::adapters::aws::sqs_direct::DirectSqsSender;
+use crate::adapters::aws::sqs::SqsQueue;
 use crate::config::ReceiverConfig;
 use crate::core::receiver::{LargeEvents, Receiver, RouteSecrets, SecretStore};
 use crate::observability::metrics::Metrics;
 
 /// Reads the environment and builds the receiver. The secret load and the
 /// connections to SQS and S3 all reach the network, so they run side by side.
-pub async fn from_env() -> Result<Receiver<DirectSqsSender>, InitError> {
+pub async fn from_env() -> Result<Receiver<SqsQueue>, InitError> {
     let config = ReceiverConfig::from_env().map_err(|e| logged(e.into()))?;
     let sdk = sdk_config().await;
-    let queue = DirectSqsSender::new(&sdk, &config.queue_url)
-        .await
-        .map_err(|e| logged(e.into()))?;
+    let queue = SqsQueue::new(&sdk, &config.queue_url);
     let payloads = config
         .large_events
         .bucket

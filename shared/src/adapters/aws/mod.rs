@@ -1,5 +1,4 @@
-//! The AWS adapters: SDK configuration, SQS behind the queue ports (the
-//! receiver's `SendMessageBatch` without the SDK's orchestrator in `sqs_direct`), S3 behind
+//! The AWS adapters: SDK configuration, SQS behind the queue ports, S3 behind
 //! the payload store port, Secrets Manager behind the secret source port,
 //! DynamoDB behind the idempotency store port, EventBridge behind the event bus
 //! port, and the dead-letter redrive.
@@ -11,6 +10,5 @@ pub mod s3;
 pub mod sdk;
 pub mod secrets_manager;
 pub mod sqs;
-pub mod sqs_direct;
 
 pub use sdk::{SdkConfig, sdk_config};

@@ -13,6 +13,9 @@ use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
 /// network problem that the caller's deadline should see quickly.
 const CONNECT_TIMEOUT: Duration = Duration::from_millis(1_000);
 
+/// How long a pooled connection may sit idle before it is dropped.
+const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(50);
+
 /// Lambda sets this in every function's environment, and nowhere else.
 const LAMBDA_MARKER: &str = "AWS_LAMBDA_FUNCTION_NAME";
 
@@ -23,6 +26,9 @@ const LAMBDA_MARKER: &str = "AWS_LAMBDA_FUNCTION_NAME";
 pub async fn sdk_config() -> SdkConfig {
     let http_client = aws_smithy_http_client::Builder::new()
         .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
+        // SQS closes a connection idle for about a minute: one idle longer
+        // than this is not reused, so no request is sent on a closed socket.
+        .pool_idle_timeout(POOL_IDLE_TIMEOUT)
         .build_https();
     let loader = aws_config::defaults(BehaviorVersion::latest())
         .http_client(http_client)

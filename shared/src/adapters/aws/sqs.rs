@@ -41,6 +41,9 @@ pub fn client(sdk_config: &SdkConfig) -> Client {
     Client::from_conf(
         aws_sdk_sqs::config::Builder::from(sdk_config)
             .timeout_config(timeouts)
+            // The timeouts above cut a stalled call; the protection's
+            // throughput monitor would only add work to every call.
+            .stalled_stream_protection(aws_sdk_sqs::config::StalledStreamProtectionConfig::disabled())
             .build(),
     )
 }
@@ -86,6 +89,16 @@ impl SqsQueue {
             .set_entries(Some(Vec::new()))
             .send();
         match tokio::time::timeout(WARM_UP_TIMEOUT, call).await {
+            Ok(Err(error))
+                if !error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_empty_batch_request()) =>
+            {
+                tracing::warn!(
+                    error = %DisplayErrorContext(&error),
+                    "queue warm-up call failed; the first request will connect again"
+                );
+            }
             Ok(_) => tracing::debug!("queue connection warmed up"),
             Err(_) => tracing::warn!("queue did not answer the warm-up call in time"),
         }
@@ -140,11 +153,30 @@ fn to_sqs_entry(entry: &BatchEntry<'_>) -> Result<SendMessageBatchRequestEntry, 
     builder.build().map_err(invalid)
 }
 
-/// The SDK's error with its causes, for logs; callers never show it to clients.
-fn sdk_error<E: std::error::Error + 'static>(error: aws_sdk_sqs::error::SdkError<E>) -> QueueError {
-    QueueError::Unavailable {
-        detail: DisplayErrorContext(&error).to_string(),
+/// The SDK's error with its causes, for logs; callers never show it to
+/// clients. SQS refusing the request itself (a 4xx other than throttling: no
+/// such queue, an empty or malformed batch, no permission) is `Invalid`;
+/// everything else (network, timeouts, throttling, 5xx) may work later.
+fn sdk_error<E>(error: aws_sdk_sqs::error::SdkError<E>) -> QueueError
+where
+    E: std::error::Error + aws_sdk_sqs::error::ProvideErrorMetadata + 'static,
+{
+    let detail = DisplayErrorContext(&error).to_string();
+    let refused = match &error {
+        aws_sdk_sqs::error::SdkError::ServiceError(service) => {
+            service.raw().status().is_client_error() && !is_throttling(service.err().code())
+        }
+        _ => false,
+    };
+    if refused {
+        QueueError::Invalid { detail }
+    } else {
+        QueueError::Unavailable { detail }
     }
+}
+
+fn is_throttling(code: Option<&str>) -> bool {
+    code.is_some_and(|code| code.contains("Throttl") || code.contains("RequestLimitExceeded"))
 }
 
 fn invalid(error: aws_sdk_sqs::error::BuildError) -> QueueError {

@@ -1,59 +1,76 @@
-//! The receiver's Function URL edge. The invocation is parsed straight into
-//! the few fields the receiver reads (see `event`): lambda_http would parse it
-//! twice and build an `http::Request` around it, which at 10 events cost more
-//! CPU than verifying and splitting them (BENCHMARKS.md, issue 13).
+//! The receiver's Function URL edge, on lambda_http: the invocation is read
+//! as lambda_http's event (`LambdaRequest`, the API Gateway v2 shape Function
+//! URLs use), turned into its `http::Request` ([`request::into_request`]),
+//! handled, and the `http::Response` written back in the Function URL format
+//! ([`response::to_wire`]).
+//!
+//! Run with `lambda_runtime`'s `Runtime` rather than `lambda_http::run`, for
+//! two reasons measured or shown in the tests: lambda_http decodes a base64
+//! body with `expect` (a body that does not decode would be a panic and a 502,
+//! where the receiver answers 400 `invalid_encoding`), and `lambda_http::run`
+//! adds a tracing layer whose span per invocation reaches no log line.
 
-mod event;
+pub mod request;
+pub mod response;
 #[cfg(test)]
 mod tests;
 
 use std::sync::Arc;
 use std::time::SystemTime;
 
+use lambda_http::{Body, Response};
 use lambda_runtime::{LambdaEvent, Runtime, service_fn};
 
-pub use self::event::{FunctionUrlError, FunctionUrlRequest, FunctionUrlResponse};
+pub use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequest as FunctionUrlEvent;
+pub use lambda_http::request::LambdaRequest;
+
+pub use self::request::{FunctionUrlError, RawPath, into_request};
+pub use self::response::{FunctionUrlResponse, to_wire};
 use crate::core::receiver::Receiver;
 use crate::observability::gathered;
 use crate::ports::queue::QueueSender;
 
 pub async fn run<Q: QueueSender + 'static>(receiver: Receiver<Q>) -> Result<(), lambda_runtime::Error> {
     let receiver = Arc::new(receiver);
-    // Without lambda_runtime's tracing layer: its span per invocation never
-    // reaches a log line (the JSON logs show the innermost span, the
-    // receiver's own) and was measurable CPU per request.
-    Runtime::new(service_fn(move |invocation: LambdaEvent<FunctionUrlRequest>| {
+    // Read as the one event shape a Function URL sends: `LambdaRequest`'s own
+    // deserialiser first copies the whole event into a RawValue, then parses
+    // it again for each shape it knows.
+    Runtime::new(service_fn(move |invocation: LambdaEvent<FunctionUrlEvent>| {
         let receiver = Arc::clone(&receiver);
         async move {
-            Ok::<_, std::convert::Infallible>(gathered(respond(&receiver, &invocation.payload)).await)
+            let event = LambdaRequest::ApiGatewayV2(invocation.payload);
+            let response = gathered(respond(&receiver, event)).await;
+            Ok::<_, std::convert::Infallible>(to_wire(response))
         }
     }))
     .run()
     .await
 }
 
-pub async fn respond<Q: QueueSender>(
-    receiver: &Receiver<Q>,
-    request: &FunctionUrlRequest,
-) -> FunctionUrlResponse {
-    let body = match request.body_bytes() {
-        Ok(body) => body,
+/// The receiver's answer to one Function URL invocation.
+pub async fn respond<Q: QueueSender>(receiver: &Receiver<Q>, event: LambdaRequest) -> Response<Body> {
+    let request = match into_request(event) {
+        Ok(request) => request,
         Err(error) => return refused(&error),
     };
+    let path = request
+        .extensions()
+        .get::<RawPath>()
+        .map_or("", |path| path.0.as_str());
     let reply = receiver
         .handle(
-            &request.request_context.http.method,
-            &request.raw_path,
-            &request.headers,
-            &body,
+            request.method(),
+            path,
+            request.headers(),
+            request.body().as_ref(),
             SystemTime::now(),
         )
         .await;
-    FunctionUrlResponse::new(reply.status, reply.body)
+    response::json(reply.status, reply.body)
 }
 
-fn refused(error: &FunctionUrlError) -> FunctionUrlResponse {
+fn refused(error: &FunctionUrlError) -> Response<Body> {
     tracing::warn!(error = error.code(), "request refused: {error}");
     let body = serde_json::json!({ "error": error.code(), "message": error.to_string() });
-    FunctionUrlResponse::new(error.status(), Some(body.to_string()))
+    response::json(error.status(), Some(body.to_string()))
 }
