@@ -18,6 +18,7 @@ Requires boto3 (pip install boto3).
 import argparse
 import json
 import math
+import os
 import sys
 import time
 
@@ -76,8 +77,11 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="do not delete the messages read")
     args = parser.parse_args()
 
-    sqs = boto3.client("sqs")
-    s3 = boto3.client("s3")
+    # Lambda and the relay's own tools set AWS_REGION; boto3 reads only
+    # AWS_DEFAULT_REGION (or a profile) by itself.
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    sqs = boto3.client("sqs", region_name=region)
+    s3 = boto3.client("s3", region_name=region)
     handled = 0
     last_message = time.monotonic()
     while True:
