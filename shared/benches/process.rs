@@ -10,13 +10,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use shared::adapters::embedded::{EmbeddedIdempotencyStore, EmbeddedQueue};
-use shared::core::body::split_events;
-use shared::core::message::OutboundMessage;
-use shared::core::processor::idempotency::DEFAULT_WINDOW;
-use shared::core::processor::{Processor, Settings};
-use shared::ports::queue::ReceivedMessage;
-use shared::{EventHandler, Outcome, PimEvent, Protocol};
+use akeneo_event_relay::adapters::embedded::{EmbeddedIdempotencyStore, EmbeddedQueue};
+use akeneo_event_relay::core::body::split_events;
+use akeneo_event_relay::core::message::OutboundMessage;
+use akeneo_event_relay::core::processor::idempotency::DEFAULT_WINDOW;
+use akeneo_event_relay::core::processor::{Processor, Settings};
+use akeneo_event_relay::ports::queue::ReceivedMessage;
+use akeneo_event_relay::{EventHandler, Outcome, PimEvent, Protocol};
 
 struct NoOp;
 

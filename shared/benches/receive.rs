@@ -7,11 +7,11 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use http::{HeaderMap, HeaderName, HeaderValue};
-use shared::Protocol;
-use shared::adapters::embedded::EmbeddedQueue;
-use shared::core::delivery::batch::pack;
-use shared::core::receiver::{Receiver, RouteSecrets, SecretStore};
-use shared::core::signature::{Secrets, events_api};
+use akeneo_event_relay::Protocol;
+use akeneo_event_relay::adapters::embedded::EmbeddedQueue;
+use akeneo_event_relay::core::delivery::batch::pack;
+use akeneo_event_relay::core::receiver::{Receiver, RouteSecrets, SecretStore};
+use akeneo_event_relay::core::signature::{Secrets, events_api};
 
 const SECRET: &str = "3ha6eonoa9icsckw8kccos084w0c0000g08g40oo4kww0gc8w4";
 const SENT_AT: u64 = 1_602_565_368;

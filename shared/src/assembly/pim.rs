@@ -28,8 +28,8 @@ const WARM_UP: Duration = Duration::from_secs(3);
 /// The README's handler that writes back (kept here so it compiles):
 ///
 /// ```no_run
-/// use shared::adapters::akeneo::PimClient;
-/// use shared::{Current, EventHandler, Outcome, PimEvent};
+/// use akeneo_event_relay::adapters::akeneo::PimClient;
+/// use akeneo_event_relay::{Current, EventHandler, Outcome, PimEvent};
 /// use tokio::time::{Duration, Instant};
 ///
 /// pub struct BusinessLogic {
@@ -39,7 +39,7 @@ const WARM_UP: Duration = Duration::from_secs(3);
 /// impl BusinessLogic {
 ///     pub async fn from_env() -> BusinessLogic {
 ///         // The same connection as the processor's: one token, one limit.
-///         let pim = shared::assembly::pim::client_from_env().await.expect("a valid PIM configuration");
+///         let pim = akeneo_event_relay::assembly::pim::client_from_env().await.expect("a valid PIM configuration");
 ///         BusinessLogic { pim: pim.expect("PIM_URL is set") }
 ///     }
 /// }

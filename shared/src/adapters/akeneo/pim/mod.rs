@@ -4,9 +4,9 @@
 //!
 //! ```no_run
 //! use std::time::Duration;
-//! use shared::adapters::akeneo::pim::{PimClient, PimError};
-//! use shared::adapters::akeneo::ConnectionSettings;
-//! use shared::config::Credentials;
+//! use akeneo_event_relay::adapters::akeneo::pim::{PimClient, PimError};
+//! use akeneo_event_relay::adapters::akeneo::ConnectionSettings;
+//! use akeneo_event_relay::config::Credentials;
 //! use tokio::time::Instant;
 //!
 //! # async fn example() -> Result<(), PimError> {
