@@ -1,7 +1,7 @@
 //! The integration suite, one binary: the receiver and the processor against
 //! moto (SQS, S3, DynamoDB), the receiver's own SQS sender, large events through S3, Secrets Manager
 //! rotation, the PIM client (and the Akeneo clients against a hostile server) and the processor's enrichment against a PIM
-//! test server, the template's operational checks, and the real release
+//! test server, the template's operational checks, the release package, and the real release
 //! binaries end to end.
 
 mod support;
@@ -10,6 +10,7 @@ mod forwarding_limits;
 mod hostile_akeneo;
 mod idempotency_dynamodb;
 mod large_events;
+mod packaging;
 mod pim_client;
 mod processor_enrichment;
 mod processor_sqs;

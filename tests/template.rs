@@ -543,8 +543,9 @@ fn alarms_watch_the_failures_that_lose_or_delay_events_and_notify_the_topic() {
         ("ApproximateAgeOfOldestMessage", "EventQueue.QueueName"),
         ("Url5xxCount", "ReceiverFunction"),
         ("Errors", "ReceiverFunction"),
-        ("Errors", "ProcessorFunction"),
-        ("Throttles", "ProcessorFunction"),
+        // By name, which the stack's processor or an external one has.
+        ("Errors", "${AWS::StackName}-processor"),
+        ("Throttles", "${AWS::StackName}-processor"),
         ("PimReadFailures", ""),
         ("ProcessorFailures", ""),
         ("SubscriptionSuspended", ""),
@@ -554,6 +555,10 @@ fn alarms_watch_the_failures_that_lose_or_delay_events_and_notify_the_topic() {
             "no alarm on {expected:?}"
         );
     }
+    assert_eq!(
+        intrinsic(&properties(&template, "ProcessorFunction")["FunctionName"]),
+        Some(("Sub".into(), "${AWS::StackName}-processor".into()))
+    );
 }
 
 #[test]

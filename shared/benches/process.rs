@@ -9,7 +9,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use criterion::{Criterion, criterion_group, criterion_main};
 use akeneo_event_relay::adapters::embedded::{EmbeddedIdempotencyStore, EmbeddedQueue};
 use akeneo_event_relay::core::body::split_events;
 use akeneo_event_relay::core::message::OutboundMessage;
@@ -17,6 +16,7 @@ use akeneo_event_relay::core::processor::idempotency::DEFAULT_WINDOW;
 use akeneo_event_relay::core::processor::{Processor, Settings};
 use akeneo_event_relay::ports::queue::ReceivedMessage;
 use akeneo_event_relay::{EventHandler, Outcome, PimEvent, Protocol};
+use criterion::{Criterion, criterion_group, criterion_main};
 
 struct NoOp;
 

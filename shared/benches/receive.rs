@@ -5,13 +5,13 @@
 use std::hint::black_box;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use http::{HeaderMap, HeaderName, HeaderValue};
 use akeneo_event_relay::Protocol;
 use akeneo_event_relay::adapters::embedded::EmbeddedQueue;
 use akeneo_event_relay::core::delivery::batch::pack;
 use akeneo_event_relay::core::receiver::{Receiver, RouteSecrets, SecretStore};
 use akeneo_event_relay::core::signature::{Secrets, events_api};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use http::{HeaderMap, HeaderName, HeaderValue};
 
 const SECRET: &str = "3ha6eonoa9icsckw8kccos084w0c0000g08g40oo4kww0gc8w4";
 const SENT_AT: u64 = 1_602_565_368;

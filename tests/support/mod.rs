@@ -9,6 +9,7 @@ pub mod events;
 pub mod function_url;
 pub mod hostile_akeneo;
 pub mod moto;
+pub mod package;
 pub mod pim;
 pub mod release;
 pub mod wait;

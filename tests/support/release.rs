@@ -1,6 +1,6 @@
 //! The release binaries, built once per test run with `cargo lambda build
-//! --release` exactly as `sam build` builds them (scripts/test runs the same
-//! build first, so here it is a freshness check).
+//! --release` (scripts/test runs the same build first, so here it is a
+//! freshness check); the Lambdas themselves come out of the release's zips.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -27,14 +27,17 @@ pub fn tools_path() -> String {
     }
 }
 
-/// A cargo command with the environment scripts/test gave cargo, not the one
+/// A command with the environment scripts/test gave cargo, not the one
 /// cargo gives a test: build scripts (ring's among them) rerun when
 /// `CARGO_PKG_NAME` and the like change, which would rebuild half the tree.
-pub fn cargo() -> Command {
-    let mut command = Command::new("cargo");
+pub fn cargo_free_command(program: impl AsRef<std::ffi::OsStr>) -> Command {
+    let mut command = Command::new(program);
     for (name, _) in std::env::vars_os() {
         let name = name.to_string_lossy().into_owned();
-        if (name.starts_with("CARGO_") && name != "CARGO_HOME") || name == "CARGO" {
+        // scripts/test builds the tests with clippy-driver around rustc; the
+        // release binaries were built without it, and must be found fresh.
+        let lint_only = matches!(name.as_str(), "RUSTC_WORKSPACE_WRAPPER" | "CLIPPY_ARGS");
+        if (name.starts_with("CARGO_") && name != "CARGO_HOME") || name == "CARGO" || lint_only {
             command.env_remove(name);
         }
     }
@@ -42,13 +45,24 @@ pub fn cargo() -> Command {
     command
 }
 
-/// The same command scripts/test runs; `sam build` runs it per function with
-/// the same feature set, so all three share one compilation.
-pub const BUILD_ARGS: [&str; 10] = [
+/// `cargo`, run as scripts/test runs it.
+pub fn cargo() -> Command {
+    cargo_free_command("cargo")
+}
+
+/// The same command scripts/test runs before scripts/package, which then finds
+/// the receiver and the processor fresh: plain cargo (no zig) for x86_64, one
+/// compilation for the three.
+pub const BUILD_ARGS: [&str; 15] = [
     "lambda",
     "build",
     "--release",
     "--locked",
+    "--compiler",
+    "cargo",
+    "--x86-64",
+    "--lambda-dir",
+    "target/lambda-x86_64",
     "--bin",
     "receiver",
     "--bin",
@@ -57,8 +71,13 @@ pub const BUILD_ARGS: [&str; 10] = [
     "panic_isolation",
 ];
 
-/// `target/lambda/<name>/bootstrap`, built (or found fresh) once per run.
+/// A release bootstrap as Lambda gets it: the receiver and the processor from
+/// the release's zips (scripts/package), the test-only panic proof from
+/// `target/lambda-x86_64/`, each built (or found fresh) once per run.
 pub fn binary(name: &str) -> PathBuf {
+    if matches!(name, "receiver" | "processor") {
+        return super::package::bootstrap(name);
+    }
     static BUILT: OnceLock<()> = OnceLock::new();
     BUILT.get_or_init(|| {
         let status = cargo()
@@ -67,7 +86,7 @@ pub fn binary(name: &str) -> PathBuf {
             .expect("cargo lambda build runs");
         assert!(status.success(), "cargo lambda build failed");
     });
-    let path = root().join(format!("target/lambda/{name}/bootstrap"));
+    let path = root().join(format!("target/lambda-x86_64/{name}/bootstrap"));
     assert!(path.exists(), "{} was not built", path.display());
     path
 }

@@ -25,7 +25,8 @@ pub struct PimConnectionArgs {
     #[arg(long, env = "PIM_PASSWORD", hide_env_values = true, global = true)]
     pim_password: Option<String>,
     /// The UUID of the connection's user: the author of the Event Platform
-    /// events the connection causes (see the README's "No write-back loops").
+    /// events the connection causes (see "No write-back loops" in
+    /// docs/src/pim-connection.md).
     #[arg(long, env = "PIM_USER_UUID", global = true)]
     pim_user_uuid: Option<String>,
 }

@@ -22,7 +22,12 @@ pub struct Serve {
 impl Serve {
     /// `serve` with these extra arguments, under `ulimit -n` when given.
     pub fn start(args: &[&str], open_files: Option<u32>, env: &[(&str, &str)]) -> Serve {
-        let port = free_port();
+        Serve::start_on(free_port(), args, open_files, env)
+    }
+
+    /// The same on a port of the caller's choosing: the documentation's
+    /// commands talk to `serve`'s default port.
+    pub fn start_on(port: u16, args: &[&str], open_files: Option<u32>, env: &[(&str, &str)]) -> Serve {
         let binary = binary();
         let mut command = Command::new("sh");
         let limit = open_files

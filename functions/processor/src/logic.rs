@@ -1,4 +1,4 @@
-//! Your business logic goes here. See "Your business logic" in the README.
+//! Your business logic goes here. See docs/src/business-logic.md.
 
 use shared::adapters::logging_handler::LoggingHandler;
 use shared::core::event::{Action, Entity};
@@ -7,7 +7,7 @@ use shared::{Current, EventHandler, Outcome, PimEvent};
 /// Built once per Lambda instance, during init: put your clients (HTTP, the PIM
 /// API, a database pool) in here and read their configuration in `from_env`.
 /// `shared::assembly::pim::client_from_env()` gives the PIM connection's client
-/// for writes (see the README).
+/// for writes (docs/src/pim-connection.md).
 pub struct BusinessLogic {
     log: LoggingHandler,
 }
@@ -42,6 +42,5 @@ impl EventHandler for BusinessLogic {
     // Stale events (older than one already handled about the same entity):
     // full snapshots and deletes are skipped, the others reach `handle` with
     // `event.stale` set. Override `fn stale_policy(&self, event: &PimEvent)
-    // -> shared::StalePolicy` to decide otherwise (README, "Duplicate and
-    // stale events").
+    // -> shared::StalePolicy` to decide otherwise (docs/src/idempotency.md).
 }
