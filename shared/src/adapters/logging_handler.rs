@@ -6,6 +6,9 @@ use crate::core::event::{Current, PimEvent};
 use crate::observability::logs::rfc3339;
 use crate::ports::handler::{EventHandler, Outcome};
 
+/// The default business logic: logs one `event received` line per event
+/// (ids, entity, keys, author, digests of the payload, never the payload
+/// itself) and answers [`Outcome::Done`].
 #[derive(Debug, Clone, Copy, Default)]
 pub struct LoggingHandler;
 

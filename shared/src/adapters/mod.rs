@@ -3,12 +3,15 @@
 //! endpoint events can be forwarded to.
 
 #[cfg(feature = "akeneo")]
+#[cfg_attr(docsrs, doc(cfg(feature = "akeneo")))]
 pub mod akeneo;
 #[cfg(feature = "aws")]
+#[cfg_attr(docsrs, doc(cfg(feature = "aws")))]
 pub mod aws;
 pub mod embedded;
-#[cfg(any(feature = "akeneo", feature = "aws"))]
+#[cfg(feature = "akeneo")]
 pub(crate) mod error_chain;
 pub mod logging_handler;
 #[cfg(feature = "webhooks")]
+#[cfg_attr(docsrs, doc(cfg(feature = "webhooks")))]
 pub mod webhook;

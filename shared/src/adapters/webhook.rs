@@ -21,17 +21,26 @@ use crate::ports::handler::{EventHandler, Outcome};
 /// The largest body sent: a Lambda Function URL, a common endpoint, takes
 /// 6 MB; beyond it the event goes as a pointer when it was stored.
 pub const BODY_LIMIT_BYTES: usize = 6_000_000;
+/// The usual `concurrency` of [`WebhookForwarder::new`]: requests in flight
+/// at most, per process (as `FORWARD_CONCURRENCY` defaults to).
 pub const DEFAULT_CONCURRENCY: usize = 4;
+/// The usual `timeout` of [`WebhookForwarder::new`], for one request (as
+/// `FORWARD_TIMEOUT_SECS` defaults to).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Why a [`WebhookForwarder`] could not be built.
 #[derive(Debug, thiserror::Error)]
 pub enum ForwarderError {
+    /// The URL is not an http:// or https:// URL.
     #[error("FORWARD_URL must be an http:// or https:// URL")]
     Url,
+    /// The HTTP client could not be built (the TLS setup failed).
     #[error("cannot build the HTTP client: {0}")]
     Client(#[from] reqwest::Error),
 }
 
+/// Forwards each event to an HTTPS endpoint, signed the Standard Webhooks
+/// way: the [`EventHandler`] behind `DESTINATION=https` (see the module).
 pub struct WebhookForwarder {
     http: reqwest::Client,
     url: reqwest::Url,
@@ -41,6 +50,9 @@ pub struct WebhookForwarder {
 }
 
 impl WebhookForwarder {
+    /// Forwards to `url`, signing with `key`, with at most `concurrency` requests
+    /// in flight (at least 1), each within `timeout`. Errors when `url` is not
+    /// http(s) or the HTTP client cannot be built.
     pub fn new(
         url: &str,
         key: SigningKey,
@@ -69,6 +81,8 @@ impl WebhookForwarder {
         })
     }
 
+    /// Counts each event forwarded (`EventsForwarded`) or not
+    /// (`ForwardFailures`) in `metrics`.
     pub fn with_metrics(mut self, metrics: Metrics) -> WebhookForwarder {
         self.metrics = metrics;
         self

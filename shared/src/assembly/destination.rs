@@ -16,9 +16,14 @@ use crate::core::processor::stale::StalePolicy;
 use crate::observability::metrics::Metrics;
 use crate::ports::handler::{EventHandler, Outcome};
 
+/// Where the processor sends events, as its configuration chooses; an
+/// [`EventHandler`] whichever it is.
 pub enum Destination<H> {
+    /// The Rust business logic built into the processor.
     Logic(H),
+    /// The EventBridge publisher (`DESTINATION=eventbridge`).
     Bus(BusPublisher),
+    /// The HTTPS forwarder (`DESTINATION=https`).
     Https(Box<WebhookForwarder>),
 }
 

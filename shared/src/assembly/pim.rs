@@ -25,7 +25,7 @@ const WARM_UP: Duration = Duration::from_secs(3);
 /// itself (writes, other endpoints); `None` when no PIM is configured. It
 /// shares its token and its limit on calls in flight with the processor's.
 ///
-/// The README's handler that writes back (kept here so it compiles):
+/// The book's handler that writes back (docs/src/pim-connection.md) (kept here so it compiles):
 ///
 /// ```no_run
 /// use akeneo_event_relay::adapters::akeneo::PimClient;

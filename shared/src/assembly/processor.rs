@@ -22,7 +22,39 @@ use crate::ports::handler::EventHandler;
 ///
 /// `logic` is built only when the configuration's destination is the Rust
 /// logic (`DESTINATION` unset or `logic`); otherwise events go to the bus or
-/// the endpoint it names.
+/// the endpoint it names. Errors (logged first) name the variable or the
+/// secret that is missing or invalid.
+///
+/// The processor Lambda's whole `main.rs`:
+///
+/// ```no_run
+/// use akeneo_event_relay::{EventHandler, Outcome, PimEvent};
+///
+/// struct BusinessLogic {
+///     erp_url: String,
+/// }
+///
+/// impl BusinessLogic {
+///     /// Reads its own configuration, once per Lambda instance.
+///     async fn from_env() -> BusinessLogic {
+///         BusinessLogic { erp_url: std::env::var("ERP_URL").unwrap_or_default() }
+///     }
+/// }
+///
+/// impl EventHandler for BusinessLogic {
+///     async fn handle(&self, event: &PimEvent) -> Outcome {
+///         tracing::info!(erp = self.erp_url.as_str(), event_id = event.id.as_deref(), "to the ERP");
+///         Outcome::Done
+///     }
+/// }
+///
+/// #[tokio::main]
+/// async fn main() -> Result<(), lambda_runtime::Error> {
+///     akeneo_event_relay::observability::init();
+///     let processor = akeneo_event_relay::assembly::processor::from_env(BusinessLogic::from_env()).await?;
+///     akeneo_event_relay::edges::lambda::sqs_event::run(processor).await
+/// }
+/// ```
 pub async fn from_env<H: EventHandler>(
     logic: impl Future<Output = H>,
 ) -> Result<Processor<Destination<H>, SqsQueue, SqsQueue>, InitError> {

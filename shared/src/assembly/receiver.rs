@@ -15,6 +15,20 @@ use crate::observability::metrics::Metrics;
 
 /// Reads the environment and builds the receiver. The secret load and the
 /// connections to SQS and S3 all reach the network, so they run side by side.
+/// Errors (logged first) name the variable or the secret that is missing or
+/// invalid.
+///
+/// The receiver Lambda's whole `main.rs`:
+///
+/// ```no_run
+/// // One thread: Lambda gives an instance one request at a time.
+/// #[tokio::main(flavor = "current_thread")]
+/// async fn main() -> Result<(), lambda_runtime::Error> {
+///     akeneo_event_relay::observability::init();
+///     let receiver = akeneo_event_relay::assembly::receiver::from_env().await?;
+///     akeneo_event_relay::edges::lambda::function_url::run(receiver).await
+/// }
+/// ```
 pub async fn from_env() -> Result<Receiver<SqsQueue>, InitError> {
     let config = ReceiverConfig::from_env().map_err(|e| logged(e.into()))?;
     let sdk = sdk_config().await;

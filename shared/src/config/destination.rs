@@ -7,37 +7,58 @@ use super::{ConfigError, number, read, required};
 use crate::core::destination::bus::ENTRY_LIMIT_BYTES;
 use crate::core::destination::standard_webhooks::SigningKey;
 
+/// `DESTINATION`: where the processor sends events: `logic` (the default),
+/// `eventbridge` or `https`.
 pub const DESTINATION: &str = "DESTINATION";
+/// `EVENT_BUS`: the EventBridge bus (name or ARN) of `DESTINATION=eventbridge`.
 pub const EVENT_BUS: &str = "EVENT_BUS";
+/// `EVENT_BUS_ENTRY_LIMIT`: the largest entry that bus takes, in bytes
+/// (1 024 up to EventBridge's limit, the default).
 pub const EVENT_BUS_ENTRY_LIMIT: &str = "EVENT_BUS_ENTRY_LIMIT";
+/// `FORWARD_URL`: the http(s) endpoint of `DESTINATION=https`.
 pub const FORWARD_URL: &str = "FORWARD_URL";
+/// `FORWARD_SECRET`: the Standard Webhooks secret (`whsec_…`) forwarded
+/// events are signed with.
 pub const FORWARD_SECRET: &str = "FORWARD_SECRET";
+/// `FORWARD_SECRET_ARN`: a Secrets Manager secret holding that secret,
+/// when `FORWARD_SECRET` is not set.
 pub const FORWARD_SECRET_ARN: &str = "FORWARD_SECRET_ARN";
+/// `FORWARD_CONCURRENCY`: requests in flight at most per processor instance
+/// (at least 1; default 4).
 pub const FORWARD_CONCURRENCY: &str = "FORWARD_CONCURRENCY";
+/// `FORWARD_TIMEOUT_SECS`: the timeout of one forwarding request, in seconds
+/// (1 to 60; default 10).
 pub const FORWARD_TIMEOUT_SECS: &str = "FORWARD_TIMEOUT_SECS";
 
 const DEFAULT_FORWARD_CONCURRENCY: usize = 4;
 const DEFAULT_FORWARD_TIMEOUT_SECS: u64 = 10;
 
+/// Where the processor sends events (`DESTINATION`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DestinationConfig {
     /// The business logic compiled into the processor.
     Logic,
+    /// Publish to an EventBridge bus.
     EventBridge {
         /// A bus name or ARN.
         bus: String,
         /// The largest entry the bus takes.
         entry_limit: usize,
     },
+    /// Forward to an HTTPS endpoint.
     Https(ForwardConfig),
 }
 
+/// The HTTPS forwarder's settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ForwardConfig {
+    /// The endpoint's http(s) URL.
     pub url: String,
+    /// The signing secret.
     pub secret: ForwardSecret,
     /// Requests in flight at most, per processor instance.
     pub concurrency: usize,
+    /// The timeout of one request.
     pub timeout: Duration,
 }
 
@@ -60,6 +81,8 @@ impl std::fmt::Debug for ForwardSecret {
 }
 
 impl DestinationConfig {
+    /// Reads the `DESTINATION` variables through `lookup` (blank counts as
+    /// unset).
     pub fn from_lookup(lookup: &impl Fn(&str) -> Option<String>) -> Result<DestinationConfig, ConfigError> {
         match read(lookup, DESTINATION).as_deref() {
             None | Some("logic") => Ok(DestinationConfig::Logic),

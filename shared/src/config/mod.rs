@@ -14,15 +14,27 @@ pub use pim::*;
 pub use processor::*;
 pub use receiver::*;
 
+/// Why the configuration could not be read; names the variable, never a
+/// secret's value.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ConfigError {
+    /// A required variable is not set.
     #[error("{name} is not set: {purpose}")]
     Missing {
+        /// The variable.
         name: &'static str,
+        /// What it is for.
         purpose: &'static str,
     },
+    /// A variable's value cannot be used.
     #[error("{name} is invalid: {reason}")]
-    Invalid { name: &'static str, reason: String },
+    Invalid {
+        /// The variable.
+        name: &'static str,
+        /// What is wrong with its value.
+        reason: String,
+    },
+    /// The receiver has no signing secret for either route.
     #[error(
         "neither {EVENTS_API_SECRETS} nor {EVENT_PLATFORM_SECRETS} (nor {SECRETS_ARN}) is set: \
          give at least one route its comma-separated secrets"

@@ -4,9 +4,15 @@
 use super::{ConfigError, number, read};
 use crate::core::message::{KeyPrefix, SQS_MAX_MESSAGE_BYTES};
 
+/// `PAYLOAD_BUCKET`: the S3 bucket for events too large for a queue message.
 pub const PAYLOAD_BUCKET: &str = "PAYLOAD_BUCKET";
+/// `PAYLOAD_KEY_PREFIX`: the prefix of their object keys (see [`KeyPrefix`]).
 pub const PAYLOAD_KEY_PREFIX: &str = "PAYLOAD_KEY_PREFIX";
+/// `QUEUE_MAX_MESSAGE_BYTES`: the queue's maximum message size, in bytes
+/// (1 024 up to SQS's limit, the default).
 pub const QUEUE_MAX_MESSAGE_BYTES: &str = "QUEUE_MAX_MESSAGE_BYTES";
+/// `PAYLOAD_DELETE_WHEN_DONE`: whether the processor deletes a large event's
+/// object once handled (`true`, the default, or `false`).
 pub const PAYLOAD_DELETE_WHEN_DONE: &str = "PAYLOAD_DELETE_WHEN_DONE";
 
 /// SQS's smallest MaximumMessageSize.
@@ -18,12 +24,15 @@ pub struct LargeEventsConfig {
     /// The S3 bucket for events too large for one queue message; without one
     /// they are refused with 413.
     pub bucket: Option<String>,
+    /// The prefix of the objects' keys.
     pub key_prefix: KeyPrefix,
     /// Messages over this size (as SQS counts it) go through the bucket.
     pub max_message_bytes: usize,
 }
 
 impl LargeEventsConfig {
+    /// Reads the receiver's large-event variables through `lookup` (blank
+    /// counts as unset).
     pub fn from_lookup(lookup: &impl Fn(&str) -> Option<String>) -> Result<LargeEventsConfig, ConfigError> {
         let key_prefix = match read(lookup, PAYLOAD_KEY_PREFIX) {
             None => KeyPrefix::default(),

@@ -8,16 +8,32 @@ use std::time::Duration;
 use super::{ConfigError, number, read};
 use crate::core::processor::own_events::user_uuid;
 
+/// `PIM_URL`: the PIM's base URL; setting it turns enrichment on.
 pub const PIM_URL: &str = "PIM_URL";
+/// `PIM_CLIENT_ID`: the connection's client id.
 pub const PIM_CLIENT_ID: &str = "PIM_CLIENT_ID";
+/// `PIM_CLIENT_SECRET`: the connection's secret.
 pub const PIM_CLIENT_SECRET: &str = "PIM_CLIENT_SECRET";
+/// `PIM_USERNAME`: the connection's username.
 pub const PIM_USERNAME: &str = "PIM_USERNAME";
+/// `PIM_PASSWORD`: the connection's password.
 pub const PIM_PASSWORD: &str = "PIM_PASSWORD";
+/// `PIM_SECRET_ARN`: a Secrets Manager secret holding the four credentials
+/// (see [`Credentials::from_secret_document`]), instead of the variables.
 pub const PIM_SECRET_ARN: &str = "PIM_SECRET_ARN";
+/// `PIM_MAX_CONCURRENT_CALLS`: PIM calls in flight at most, per process
+/// (at least 1; default [`DEFAULT_MAX_CONCURRENT_CALLS`]).
 pub const PIM_MAX_CONCURRENT_CALLS: &str = "PIM_MAX_CONCURRENT_CALLS";
+/// `PIM_FETCH_BUDGET_SECS`: how long a batch's reads may take, in seconds
+/// (at least 1; default [`DEFAULT_FETCH_BUDGET`]).
 pub const PIM_FETCH_BUDGET_SECS: &str = "PIM_FETCH_BUDGET_SECS";
+/// `PIM_SKIP_OWN_EVENTS`: whether the connection's own events are skipped
+/// (default `true`).
 pub const PIM_SKIP_OWN_EVENTS: &str = "PIM_SKIP_OWN_EVENTS";
+/// `PIM_IGNORE_AUTHORS`: comma-separated authors whose events are skipped.
 pub const PIM_IGNORE_AUTHORS: &str = "PIM_IGNORE_AUTHORS";
+/// `PIM_USER_UUID`: the UUID of the connection's user (see
+/// [`PimConfig::user_uuid`]).
 pub const PIM_USER_UUID: &str = "PIM_USER_UUID";
 
 /// Calls to the PIM one process makes at the same time. Akeneo allows 4 per
@@ -33,9 +49,13 @@ pub const DEFAULT_FETCH_BUDGET: Duration = Duration::from_secs(20);
 /// settings). `Debug` shows the client id and username only.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Credentials {
+    /// The connection's client id.
     pub client_id: String,
+    /// The connection's secret.
     pub client_secret: String,
+    /// The connection's username (the author of the events it causes).
     pub username: String,
+    /// The connection's password.
     pub password: String,
 }
 
@@ -53,8 +73,10 @@ impl fmt::Debug for Credentials {
 /// Why a PIM connection secret could not be read; never carries a value.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CredentialsDocumentError {
+    /// The secret is not a JSON object.
     #[error("it is not a JSON object")]
     NotAnObject,
+    /// This field is missing, empty or not text.
     #[error("its {0:?} is missing, empty or not text")]
     Missing(&'static str),
 }
@@ -87,25 +109,31 @@ impl Credentials {
 /// Where the connection's credentials are.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CredentialSource {
+    /// Given in the environment.
     Given(Credentials),
     /// A Secrets Manager secret holding them, read once at init.
     Secret {
+        /// The secret's ARN.
         arn: String,
     },
 }
 
+/// The PIM connection's configuration (the `PIM_*` variables).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PimConfig {
     /// The PIM's base URL, without a trailing slash.
     pub url: String,
+    /// Where its credentials are.
     pub credentials: CredentialSource,
+    /// PIM calls in flight at most, per process.
     pub max_concurrent_calls: usize,
+    /// How long a batch's reads may take before those messages are retried.
     pub fetch_budget: Duration,
     /// Skip the events the connection caused (see
     /// [`crate::core::processor::own_events`]).
     pub skip_own_events: bool,
     /// The UUID of the connection's user: the author the Event Platform puts
-    /// in the events the connection causes. No API tells it; the README says
+    /// in the events the connection causes. No API tells it; docs/src/pim-connection.md says
     /// how to find it.
     pub user_uuid: Option<String>,
 }

@@ -7,10 +7,20 @@ use super::{
 use crate::core::processor::idempotency::DEFAULT_WINDOW;
 use crate::core::processor::{DEFAULT_BACKOFF_CAP, DEFAULT_CONCURRENCY, Settings};
 
+/// `DEAD_LETTER_QUEUE_URL`: where the processor sends rejected and
+/// malformed messages.
 pub const DEAD_LETTER_QUEUE_URL: &str = "DEAD_LETTER_QUEUE_URL";
+/// `PROCESSOR_CONCURRENCY`: messages of a batch run at the same time (at
+/// least 1; default 10).
 pub const PROCESSOR_CONCURRENCY: &str = "PROCESSOR_CONCURRENCY";
+/// `BACKOFF_CAP_SECS`: the longest retry delay, in seconds (1 s up to
+/// 12 hours, SQS's limit; default 15 minutes).
 pub const BACKOFF_CAP_SECS: &str = "BACKOFF_CAP_SECS";
+/// `IDEMPOTENCY_TABLE`: the DynamoDB table of handled events; unset turns
+/// deduplication and the stale guard off.
 pub const IDEMPOTENCY_TABLE: &str = "IDEMPOTENCY_TABLE";
+/// `IDEMPOTENCY_WINDOW_DAYS`: how long handled events are remembered, in
+/// days (1 to 366).
 pub const IDEMPOTENCY_WINDOW_DAYS: &str = "IDEMPOTENCY_WINDOW_DAYS";
 
 /// DynamoDB's TTL ignores expiry times more than five years in the past; a
@@ -20,12 +30,14 @@ const MAX_IDEMPOTENCY_WINDOW_DAYS: u64 = 366;
 /// SQS refuses visibility timeouts over 12 hours.
 const MAX_BACKOFF_CAP_SECS: u64 = 12 * 60 * 60;
 
+/// The processor Lambda's configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProcessorConfig {
     /// The queue the batch comes from, for visibility changes.
     pub queue_url: String,
     /// Where rejected and malformed messages go at once.
     pub dead_letter_queue_url: String,
+    /// Concurrency and backoff.
     pub settings: Settings,
     /// Where handled events are remembered; `None` turns deduplication and the
     /// stale guard off.
@@ -40,6 +52,7 @@ pub struct ProcessorConfig {
     pub destination: DestinationConfig,
 }
 
+/// The idempotency store's configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IdempotencyConfig {
     /// The DynamoDB table.
@@ -49,10 +62,12 @@ pub struct IdempotencyConfig {
 }
 
 impl ProcessorConfig {
+    /// Reads the process environment.
     pub fn from_env() -> Result<ProcessorConfig, ConfigError> {
         ProcessorConfig::from_lookup(|name| std::env::var(name).ok())
     }
 
+    /// Reads the variables through `lookup` (blank counts as unset).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<ProcessorConfig, ConfigError> {
         let queue_url = required(
             &lookup,

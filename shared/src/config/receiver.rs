@@ -1,36 +1,56 @@
 use super::{ConfigError, LargeEventsConfig, number, read, required};
 use crate::core::signature::Secrets;
 
+/// `QUEUE_URL`: the SQS queue the receiver sends to and the processor
+/// consumes.
 pub const QUEUE_URL: &str = "QUEUE_URL";
+/// `EVENTS_API_SECRETS`: the Events API route's comma-separated secrets.
 pub const EVENTS_API_SECRETS: &str = "EVENTS_API_SECRETS";
+/// `EVENT_PLATFORM_SECRETS`: the Event Platform route's comma-separated
+/// secrets.
 pub const EVENT_PLATFORM_SECRETS: &str = "EVENT_PLATFORM_SECRETS";
+/// `EVENT_PLATFORM_NOTIFICATION_SECRET`: the notification webhook's
+/// secrets; unset, that route is off.
 pub const NOTIFICATION_SECRET: &str = "EVENT_PLATFORM_NOTIFICATION_SECRET";
+/// `EVENTS_API_TOLERANCE_SECS`: how far an Events API request's timestamp
+/// may be from now, in seconds.
 pub const EVENTS_API_TOLERANCE_SECS: &str = "EVENTS_API_TOLERANCE_SECS";
+/// `SECRETS_ARN`: a Secrets Manager secret holding the signing secrets,
+/// instead of the variables.
 pub const SECRETS_ARN: &str = "SECRETS_ARN";
+/// `SECRETS_REFRESH_SECS`: how often that secret is read again, in seconds.
 pub const SECRETS_REFRESH_SECS: &str = "SECRETS_REFRESH_SECS";
 
+/// The default of `SECRETS_REFRESH_SECS`.
 pub const DEFAULT_SECRETS_REFRESH_SECS: u64 = 300;
 
+/// The default of `EVENTS_API_TOLERANCE_SECS`.
 pub const DEFAULT_TOLERANCE_SECS: u64 = 300;
 
+/// The receiver Lambda's configuration.
 #[derive(Debug, Clone)]
 pub struct ReceiverConfig {
+    /// The queue events are sent to.
     pub queue_url: String,
     /// An empty list disables the route.
     pub events_api_secrets: Secrets,
+    /// The Event Platform route's secrets; an empty list disables the route.
     pub event_platform_secrets: Secrets,
     /// The Event Platform notification webhook's secret; empty: no route.
     pub notification_secrets: Secrets,
+    /// How far an Events API request's timestamp may be from now, in seconds.
     pub events_api_tolerance_secs: u64,
     /// A Secrets Manager secret holding both lists; when set, it replaces the
     /// two variables and is reloaded every `secrets_refresh`.
     pub secrets_arn: Option<String>,
+    /// How often `secrets_arn` is read again.
     pub secrets_refresh: std::time::Duration,
     /// Where events too large for one queue message go.
     pub large_events: LargeEventsConfig,
 }
 
 impl ReceiverConfig {
+    /// Reads the process environment.
     pub fn from_env() -> Result<ReceiverConfig, ConfigError> {
         ReceiverConfig::from_lookup(|name| std::env::var(name).ok())
     }

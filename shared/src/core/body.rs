@@ -11,14 +11,19 @@ use crate::core::protocol::Protocol;
 /// One event of a request: its bytes as received and the fields lifted from it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IncomingEvent<'a> {
+    /// The event's JSON, exactly as in the body.
     pub raw: &'a str,
+    /// What the queue envelope lifts from it.
     pub fields: EventFields,
 }
 
+/// Why a body could not be split into events.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BodyError {
+    /// Not JSON (or not UTF-8).
     #[error("the body is not valid JSON")]
     NotJson,
+    /// JSON, but not the shape this protocol delivers (named here).
     #[error("the body is not {0}")]
     NotEnvelope(&'static str),
 }

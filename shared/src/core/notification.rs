@@ -41,12 +41,14 @@ pub enum NotificationKind {
     SuspendedByUser,
     /// The connection or app lost its permission: it will not come back.
     Revoked,
+    /// It was resumed: events flow again.
     Resumed,
     /// A type this code does not know (Akeneo adds them): accepted and logged.
     Other(String),
 }
 
 impl NotificationKind {
+    /// The kind named by Akeneo's `notification_type`.
     pub fn from_type(notification_type: &str) -> NotificationKind {
         match notification_type {
             "subscription.suspended.system" => NotificationKind::SuspendedBySystem,
@@ -80,19 +82,29 @@ impl NotificationKind {
 /// A notification as Akeneo sends it; every field but the type may be absent.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Notification {
+    /// What happened.
     pub kind: NotificationKind,
+    /// `notification_type`, as sent.
     pub notification_type: String,
+    /// The subscription it is about.
     pub subscription_id: Option<String>,
+    /// Its subscriber.
     pub subscriber_id: Option<String>,
+    /// When it happened (RFC 3339), as sent.
     pub timestamp: Option<String>,
+    /// Why, as Akeneo words it.
     pub reason: Option<String>,
+    /// The subscription's destination URL.
     pub destination: Option<String>,
 }
 
+/// Why a notification was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum NotificationError {
+    /// Its signature is missing or wrong.
     #[error("the notification's signature is refused: {0}")]
     Unauthorized(#[from] SignatureError),
+    /// Not a JSON object with a `notification_type`.
     #[error("the notification is not a JSON object with a notification_type")]
     Invalid,
 }

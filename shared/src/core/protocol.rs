@@ -1,3 +1,6 @@
+//! The two Akeneo delivery systems the relay receives, and what differs
+//! between them: route, deadline, the answer when the queue is busy.
+
 use std::time::Duration;
 
 use http::StatusCode;
@@ -6,11 +9,16 @@ use http::StatusCode;
 /// deadline (see PROTOCOLS.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Protocol {
+    /// The Events API (`/events-api`): one signed request per batch of events,
+    /// with a timestamp.
     EventsApi,
+    /// The Event Platform (`/event-platform`): CloudEvents, signed per
+    /// subscription secret.
     EventPlatform,
 }
 
 impl Protocol {
+    /// Both, in route order.
     pub const ALL: [Protocol; 2] = [Protocol::EventsApi, Protocol::EventPlatform];
 
     /// The name used in routes, queue envelopes, message attributes and logs.
@@ -21,10 +29,12 @@ impl Protocol {
         }
     }
 
+    /// The protocol named `name` as [`Protocol::as_str`] writes it.
     pub fn from_name(name: &str) -> Option<Protocol> {
         Protocol::ALL.into_iter().find(|p| p.as_str() == name)
     }
 
+    /// Its route on the receiver: `/events-api` or `/event-platform`.
     pub fn path(self) -> &'static str {
         match self {
             Protocol::EventsApi => "/events-api",
@@ -32,6 +42,7 @@ impl Protocol {
         }
     }
 
+    /// Its name for people: `Events API` or `Event Platform`.
     pub fn display_name(self) -> &'static str {
         match self {
             Protocol::EventsApi => "Events API",

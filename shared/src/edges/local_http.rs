@@ -38,6 +38,7 @@ pub const MAX_BODY_BYTES: usize = 6 * 1024 * 1024;
 /// its body. Akeneo sends both at once; a client that trickles is holding a
 /// connection (and, for a body, memory) open.
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// See [`HEADER_READ_TIMEOUT`]: the body's share.
 pub const BODY_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// After a failed accept (out of file descriptors, mostly), wait before the
@@ -51,7 +52,9 @@ const MAX_ACCEPT_BACKOFF: Duration = Duration::from_secs(1);
 /// file `serve` wrote, not a web page in the developer's browser, triggers it.
 #[derive(Clone)]
 pub struct RedriveAdmin {
+    /// The token (`Authorization: Bearer <token>`).
     pub token: String,
+    /// Moves the dead letters back; answers how many.
     pub action: Arc<dyn Fn() -> usize + Send + Sync>,
     /// Whether the processor has seen the doctor probe with this event id.
     pub probe_seen: Arc<dyn Fn(&str) -> bool + Send + Sync>,

@@ -11,8 +11,11 @@ use crate::ports::queue::{QueueError, QueueReceiver, QueueSender, VisibilityChan
 /// Running totals of what the processor did.
 #[derive(Debug, Default)]
 pub struct PollStats {
+    /// Messages done (deleted).
     pub processed: AtomicU64,
+    /// Messages left for a later receive.
     pub retried: AtomicU64,
+    /// Messages sent to the dead-letter queue.
     pub dead_lettered: AtomicU64,
 }
 
@@ -33,15 +36,22 @@ impl PollStats {
 /// Adapters have their own timeouts (SQS's are shorter); this one holds for any.
 pub const STALL_MARGIN: Duration = Duration::from_secs(10);
 
+/// Why a poll round stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum PollError {
+    /// A receive or a delete failed.
     #[error(transparent)]
     Queue(#[from] QueueError),
     /// The call neither answered nor failed: the poller gives up on it so that
     /// processing (and shutdown) go on; the messages come back after their
     /// visibility timeout.
     #[error("the queue did not answer a {call} within {} s (stalled)", after.as_secs())]
-    Stalled { call: &'static str, after: Duration },
+    Stalled {
+        /// `poll` or `delete`.
+        call: &'static str,
+        /// How long it was given.
+        after: Duration,
+    },
 }
 
 /// One receive-process-delete round; answers how many messages it handled.

@@ -5,13 +5,17 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::output;
 
+/// The environment variable naming the metrics' CloudWatch namespace.
 pub const NAMESPACE_VARIABLE: &str = "METRICS_NAMESPACE";
+/// The namespace when that variable is unset.
 pub const DEFAULT_NAMESPACE: &str = "AkeneoEventRelay";
 
 /// Counts published under one set of dimensions.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Record<'a> {
+    /// (name, value) of each dimension.
     pub dimensions: Vec<(&'static str, &'a str)>,
+    /// (metric name, count) of each metric.
     pub counts: Vec<(&'static str, u64)>,
 }
 
@@ -98,6 +102,8 @@ impl Metrics {
         Metrics { namespace: None }
     }
 
+    /// Emits `record` (and, with `rollup`, its totals without dimensions); a
+    /// record whose counts are all zero is skipped.
     pub fn emit(&self, record: &Record<'_>, rollup: bool) {
         if record.counts.iter().all(|(_, count)| *count == 0) {
             return;

@@ -10,9 +10,12 @@ use crate::core::destination::bus::{BusEntry, EntryResult};
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("the event bus did not take the entries: {detail}")]
 pub struct BusError {
+    /// What failed, for logs.
     pub detail: String,
 }
 
+/// An event bus (EventBridge, or an in-memory one in tests). Boxed futures
+/// so a publisher holds any bus as `Arc<dyn EventBus>`.
 pub trait EventBus: Send + Sync + 'static {
     /// Publishes `entries` in one call; answers one result per entry, in
     /// order.

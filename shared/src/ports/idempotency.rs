@@ -21,6 +21,7 @@ pub struct Claim<'a> {
     pub key: &'a str,
     /// Who claims it: only this owner may release the claim.
     pub owner: &'a str,
+    /// The caller's clock: entries that expired before it count as absent.
     pub now: SystemTime,
     /// The claim is *in progress* until then, and free again afterwards (a
     /// crashed or timed-out invocation does not lock the event for long).
@@ -35,7 +36,10 @@ pub enum ClaimOutcome {
     /// Already handled: do not run it again.
     Completed,
     /// Another invocation is running it until then.
-    InProgress { until: SystemTime },
+    InProgress {
+        /// When that claim expires.
+        until: SystemTime,
+    },
 }
 
 /// A store call failed. The detail is for logs only.

@@ -16,11 +16,17 @@ pub enum PayloadStoreError {
     /// The call did not go through (network, throttling, a 5xx, a timeout, a
     /// permission): trying again later may work.
     #[error("payload store unavailable: {detail}")]
-    Unavailable { detail: String },
+    Unavailable {
+        /// What failed, for logs.
+        detail: String,
+    },
     /// The request could not be built or was refused as malformed: trying again
     /// unchanged will not work.
     #[error("payload store request invalid: {detail}")]
-    Invalid { detail: String },
+    Invalid {
+        /// What was refused, and why.
+        detail: String,
+    },
 }
 
 /// Stores, reads and deletes message bodies. Boxed futures, so the receiver

@@ -13,8 +13,11 @@ use crate::core::message::OutboundMessage;
 /// embedded queue) hands it over.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ReceivedMessage {
+    /// The queue's id of the message.
     pub message_id: String,
+    /// The handle to delete it or change its visibility with, for this receive.
     pub receipt_handle: Option<String>,
+    /// Its body, if the receive gave one.
     pub body: Option<String>,
     /// `ApproximateReceiveCount`: 1 on the first delivery.
     pub receive_count: u32,
@@ -46,6 +49,7 @@ impl ReceivedMessage {
         }
     }
 
+    /// The text value of the attribute `name`, if set.
     pub fn attribute(&self, name: &str) -> Option<&str> {
         self.attributes.get(name).map(String::as_str)
     }
@@ -54,7 +58,9 @@ impl ReceivedMessage {
 /// One entry of a `SendMessageBatch` call; `id` is unique within the call.
 #[derive(Debug, Clone, Copy)]
 pub struct BatchEntry<'a> {
+    /// The entry's id within the call.
     pub id: &'a str,
+    /// The message to send.
     pub message: &'a OutboundMessage,
 }
 
@@ -62,19 +68,27 @@ pub struct BatchEntry<'a> {
 /// and the ones it did not.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct BatchReport {
+    /// The entries the queue took.
     pub queued: Vec<QueuedEntry>,
+    /// The entries it did not.
     pub failed: Vec<FailedEntry>,
 }
 
+/// An entry the queue took.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QueuedEntry {
+    /// The entry's id within the call.
     pub id: String,
+    /// The queue's id of the new message.
     pub message_id: String,
 }
 
+/// An entry the queue did not take.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FailedEntry {
+    /// The entry's id within the call.
     pub id: String,
+    /// The queue's error code (`InternalError`, `InvalidMessageContents`, ...).
     pub code: String,
     /// The queue says the entry itself is wrong: sending it again will not help.
     pub sender_fault: bool,
@@ -83,8 +97,12 @@ pub struct FailedEntry {
 /// One message's new visibility timeout; `id` is unique within the call.
 #[derive(Debug, Clone, Copy)]
 pub struct VisibilityChange<'a> {
+    /// The entry's id within the call.
     pub id: &'a str,
+    /// The message's receipt handle.
     pub receipt_handle: &'a str,
+    /// How long it stays invisible from now (SQS takes whole seconds, up to
+    /// 12 hours).
     pub timeout: Duration,
 }
 
@@ -94,15 +112,23 @@ pub enum QueueError {
     /// The call did not go through (network, throttling, a 5xx, a timeout):
     /// trying again later may work.
     #[error("queue unavailable: {detail}")]
-    Unavailable { detail: String },
+    Unavailable {
+        /// What failed, for logs.
+        detail: String,
+    },
     /// The request could not be built or was refused as a whole: trying again
     /// unchanged will not work.
     #[error("queue request invalid: {detail}")]
-    Invalid { detail: String },
+    Invalid {
+        /// What was refused, and why.
+        detail: String,
+    },
 }
 
 /// Sends messages: SQS for the Lambdas, the embedded queue for local runs.
 pub trait QueueSender: Send + Sync {
+    /// Sends one `SendMessageBatch` call's entries (at most ten, 1 MiB in all);
+    /// answers which were queued and which were not.
     fn send_batch<'a>(
         &'a self,
         entries: &'a [BatchEntry<'a>],
@@ -112,11 +138,13 @@ pub trait QueueSender: Send + Sync {
 /// Receives and deletes messages, for pollers that play Lambda's event source
 /// mapping.
 pub trait QueueReceiver: Send + Sync {
+    /// Up to `max` messages, waiting up to `wait` for the first (long polling).
     fn receive(
         &self,
         max: usize,
         wait: Duration,
     ) -> impl Future<Output = Result<Vec<ReceivedMessage>, QueueError>> + Send;
+    /// Deletes the received messages with these receipt handles.
     fn delete(&self, receipt_handles: &[&str]) -> impl Future<Output = Result<(), QueueError>> + Send;
 }
 

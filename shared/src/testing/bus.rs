@@ -9,6 +9,7 @@ use futures::future::BoxFuture;
 use crate::core::destination::bus::{BusEntry, EntryResult};
 use crate::ports::event_bus::{BusError, EventBus};
 
+/// An in-memory [`EventBus`] that records every call and fails on demand.
 #[derive(Default)]
 pub struct RecordingBus {
     calls: Mutex<Vec<Vec<BusEntry>>>,
@@ -19,6 +20,7 @@ pub struct RecordingBus {
 }
 
 impl RecordingBus {
+    /// A bus that takes every entry.
     pub fn new() -> RecordingBus {
         RecordingBus::default()
     }

@@ -59,10 +59,12 @@ pub fn fixture_files(folder: &str) -> Vec<String> {
 /// One known-answer vector of `signatures.json`.
 #[derive(Debug, Clone)]
 pub struct SignatureVector {
+    /// The vector as `signatures.json` holds it.
     pub json: Value,
 }
 
 impl SignatureVector {
+    /// The text field `key`; panics when it is not text.
     pub fn text(&self, key: &str) -> &str {
         self.json[key]
             .as_str()
@@ -92,6 +94,7 @@ pub fn signature_vectors(protocol: &str) -> Vec<SignatureVector> {
 /// How the in-memory queue answers each call.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Behaviour {
+    /// Every entry is queued.
     Accept,
     /// The whole call fails.
     Unavailable,
@@ -106,12 +109,14 @@ pub enum Behaviour {
 /// A queue that keeps what it is sent and fails as told.
 pub struct MemoryQueue {
     behaviour: Behaviour,
+    /// Every message queued, in order.
     pub messages: Mutex<Vec<OutboundMessage>>,
     /// Entries per call, in call order.
     pub calls: Mutex<Vec<usize>>,
 }
 
 impl MemoryQueue {
+    /// An empty queue that answers as `behaviour` says.
     pub fn new(behaviour: Behaviour) -> MemoryQueue {
         MemoryQueue {
             behaviour,
@@ -120,6 +125,7 @@ impl MemoryQueue {
         }
     }
 
+    /// The bodies of the messages queued, in order.
     pub fn bodies(&self) -> Vec<String> {
         self.messages
             .lock()
@@ -129,6 +135,7 @@ impl MemoryQueue {
             .collect()
     }
 
+    /// Entries per call, in call order.
     pub fn calls(&self) -> Vec<usize> {
         self.calls.lock().expect("lock").clone()
     }
@@ -193,10 +200,12 @@ impl QueueSender for MemoryQueue {
 /// Records visibility changes as (entry id, receipt handle, seconds).
 #[derive(Default)]
 pub struct MemoryVisibility {
+    /// (entry id, receipt handle, seconds), in call order.
     pub changes: Mutex<Vec<(String, String, u64)>>,
 }
 
 impl MemoryVisibility {
+    /// The changes recorded so far.
     pub fn changes(&self) -> Vec<(String, String, u64)> {
         self.changes.lock().expect("lock").clone()
     }
@@ -223,16 +232,20 @@ impl VisibilityChanger for MemoryVisibility {
 /// counts its calls: the embedded store behind switches.
 #[derive(Default)]
 pub struct SwitchableStore {
+    /// The store behind the switches.
     pub inner: EmbeddedIdempotencyStore,
     /// Every call fails as unavailable while set.
     pub down: AtomicBool,
     /// Each call waits this long first (tests run on paused time).
     pub delay: Duration,
+    /// `claim` calls made.
     pub claims: AtomicUsize,
+    /// `last_handled` calls made.
     pub reads: AtomicUsize,
 }
 
 impl SwitchableStore {
+    /// A store whose every call first waits `delay`.
     pub fn slow(delay: Duration) -> SwitchableStore {
         SwitchableStore {
             delay,
@@ -240,6 +253,7 @@ impl SwitchableStore {
         }
     }
 
+    /// Takes the store down (every call fails as unavailable) or back up.
     pub fn set_down(&self, down: bool) {
         self.down.store(down, Ordering::SeqCst);
     }
@@ -297,6 +311,7 @@ impl IdempotencyStore for SwitchableStore {
 /// How the in-memory payload store answers each call.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum StoreBehaviour {
+    /// Every call succeeds.
     Accept,
     /// The first N calls fail as unavailable.
     FailTimes(usize),
@@ -314,8 +329,10 @@ pub struct MemoryPayloads {
 }
 
 impl MemoryPayloads {
+    /// The bucket its locations name.
     pub const BUCKET: &'static str = "memory";
 
+    /// An empty store that answers as `behaviour` says.
     pub fn new(behaviour: StoreBehaviour) -> MemoryPayloads {
         MemoryPayloads {
             behaviour,
@@ -338,10 +355,12 @@ impl MemoryPayloads {
         }
     }
 
+    /// How many objects it holds.
     pub fn len(&self) -> usize {
         self.objects.lock().expect("lock").len()
     }
 
+    /// Whether it holds none.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

@@ -30,9 +30,11 @@ use crate::testing::{Behaviour, MemoryQueue, MemoryVisibility};
 
 /// The clock of every modelled request, and the Events API tolerance.
 pub const NOW: u64 = 1_700_000_000;
+/// The Events API tolerance of every modelled receiver, in seconds.
 pub const TOLERANCE_SECS: u64 = 300;
 /// The secrets the modelled relay holds per route.
 pub const EVENTS_API_SECRETS: [&str; 2] = ["ea-secret-one", "ea-secret-two"];
+/// The secrets the modelled relay holds for the Event Platform route.
 pub const EVENT_PLATFORM_SECRETS: [&str; 2] = ["ep-secret-one", "ep-secret-two"];
 
 fn hmac_hex(secret: &str, message: &[u8]) -> String {
@@ -98,7 +100,9 @@ pub fn event_platform_signature_ok(
 /// What a signed body is, per protocol.
 #[derive(Debug, Clone, PartialEq)]
 pub enum BodyModel {
+    /// Not JSON (or not UTF-8).
     NotJson,
+    /// JSON, but not the protocol's shape.
     NotEnvelope,
     /// Valid, with these events (parsed), in order.
     Events(Vec<Value>),
@@ -107,6 +111,8 @@ pub enum BodyModel {
     Unmodelled,
 }
 
+/// What `body` is for `protocol`, read independently of the receiver's
+/// splitter, to compare with it.
 pub fn body_model(protocol: Protocol, body: &[u8]) -> BodyModel {
     let Ok(text) = std::str::from_utf8(body) else {
         return BodyModel::NotJson;
@@ -280,6 +286,7 @@ pub struct Recording {
 }
 
 impl Recording {
+    /// The raw bytes of every event handled, in order.
     pub fn seen(&self) -> Vec<String> {
         self.seen.lock().expect("lock").clone()
     }
@@ -302,8 +309,11 @@ fn runtime() -> tokio::runtime::Runtime {
 /// One request to the receiver, as a fuzzer or a property test makes it.
 #[derive(Debug, Clone)]
 pub struct RequestCase {
+    /// The HTTP method.
     pub method: Method,
+    /// The route it is sent to.
     pub protocol: Protocol,
+    /// The body.
     pub body: Vec<u8>,
     /// Header name and raw value, as sent.
     pub headers: Vec<(&'static str, Vec<u8>)>,
@@ -496,10 +506,15 @@ pub fn check_signatures(case: &SignatureCase) {
 /// secondary signatures.
 #[derive(Debug, Clone, Default)]
 pub struct SignatureCase {
+    /// The secrets the route holds.
     pub secrets: Vec<String>,
+    /// The timestamp header (Events API) or the primary signature.
     pub first: Option<Vec<u8>>,
+    /// The signature header (Events API) or the secondary signature.
     pub second: Option<Vec<u8>>,
+    /// The algorithm header (Event Platform).
     pub algorithm: Option<Vec<u8>>,
+    /// The signed body.
     pub body: Vec<u8>,
 }
 

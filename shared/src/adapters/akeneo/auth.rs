@@ -65,11 +65,17 @@ impl fmt::Debug for AccessToken {
 /// Why no token could be had. Never carries a credential or a token.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AuthError {
+    /// The token endpoint could not be reached, or gave up (see [`TransportError`]).
     #[error("token request failed: {0}")]
     Transport(#[from] TransportError),
     /// Wrong client id, secret, username or password, or a revoked connection.
     #[error("the PIM refused the connection's credentials ({status}): {message}")]
-    Refused { status: u16, message: String },
+    Refused {
+        /// The HTTP status (a 4xx other than 422).
+        status: u16,
+        /// Akeneo's error message.
+        message: String,
+    },
     /// Akeneo answers 422 "client_id … missing or does not match" when the
     /// client id or secret is wrong, or when the Basic header never reached
     /// it (a proxy that strips `Authorization`).
@@ -77,9 +83,17 @@ pub enum AuthError {
         "the PIM did not accept the client id and secret (422: {message}); check them, and that \
          no proxy in front of the PIM strips the Authorization header"
     )]
-    ClientRefused { message: String },
+    ClientRefused {
+        /// Akeneo's error message.
+        message: String,
+    },
+    /// The token endpoint answered, but not with a token (a 3xx, or a 2xx that
+    /// does not parse).
     #[error("the token endpoint answered {status} with something that is not a token")]
-    InvalidAnswer { status: u16 },
+    InvalidAnswer {
+        /// The HTTP status of that answer.
+        status: u16,
+    },
 }
 
 struct Cached {

@@ -18,6 +18,7 @@ use crate::config::{Credentials, DEFAULT_MAX_CONCURRENT_CALLS};
 pub struct ConnectionSettings {
     /// Calls in flight at most, in this process, for this connection.
     pub max_concurrent_calls: usize,
+    /// How each call is retried.
     pub retry: RetryPolicy,
 }
 
@@ -33,8 +34,10 @@ impl Default for ConnectionSettings {
 /// A call with the connection's token failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CallError {
+    /// No token could be had.
     #[error(transparent)]
     Auth(#[from] AuthError),
+    /// The call gave up (see [`TransportError`]).
     #[error(transparent)]
     Transport(#[from] TransportError),
     /// 401 twice: with the token held, then with a new one.
@@ -42,6 +45,8 @@ pub enum CallError {
     Unauthorized,
 }
 
+/// One Akeneo connection: its PIM URL, its [`Transport`] and its [`TokenProvider`],
+/// shared through [`shared`] by every client built for it in the process.
 pub struct Connection {
     base: Url,
     transport: Arc<Transport>,
@@ -49,14 +54,17 @@ pub struct Connection {
 }
 
 impl Connection {
+    /// The PIM's URL.
     pub fn base(&self) -> &Url {
         &self.base
     }
 
+    /// The connection's access tokens.
     pub fn tokens(&self) -> &TokenProvider {
         &self.tokens
     }
 
+    /// The transport every call of the connection goes through.
     pub fn transport(&self) -> &Transport {
         &self.transport
     }

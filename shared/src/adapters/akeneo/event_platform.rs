@@ -36,10 +36,11 @@ const SUSPEND: &str = "suspend";
 const RESUME: &str = "resume";
 
 /// The logs' query parameters (the logs page names the filters, not their
-/// spelling; the OpenAPI file has it).
-pub const LOG_FILTER_SUBSCRIPTION: &str = "subscription_id";
-pub const LOG_FILTER_TYPE: &str = "log_type";
-pub const LOG_FILTER_FROM: &str = "from";
+/// spelling; the OpenAPI file has it): the subscription, `action` or `error`,
+/// entries from a time on.
+pub(crate) const LOG_FILTER_SUBSCRIPTION: &str = "subscription_id";
+pub(crate) const LOG_FILTER_TYPE: &str = "log_type";
+pub(crate) const LOG_FILTER_FROM: &str = "from";
 
 const PIM_URL_HEADER: &str = "x-pim-url";
 const PIM_TOKEN_HEADER: &str = "x-pim-token";
@@ -54,21 +55,34 @@ const MAX_LIST_BYTES: usize = 4 * MANAGEMENT_ANSWER_LIMIT;
 /// Why a management call failed; never carries a token or a secret.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ManagementError {
+    /// The management API's URL or the PIM's is not an http(s) URL.
     #[error("{0:?} is not an http(s) URL")]
     InvalidUrl(String),
+    /// The HTTP client could not be built (the TLS setup failed).
     #[error("cannot build the HTTP client: {0}")]
     Client(String),
+    /// No PIM access token could be had.
     #[error("PIM authentication: {0}")]
     Auth(#[from] AuthError),
+    /// The call gave up (see [`TransportError`]).
     #[error("Event Platform API: {0}")]
     Transport(#[from] TransportError),
+    /// 401 twice: with the token held, then with a new one.
     #[error("the Event Platform refused a fresh PIM access token (401)")]
     Unauthorized,
+    /// 404 on this path: no such subscriber or subscription.
     #[error("not found: {0}")]
     NotFound(String),
     /// 403 (no "Event Platform" permission), 422 (invalid subscription), ...
     #[error("the Event Platform refused the request ({status}): {message}")]
-    Refused { status: u16, message: String },
+    Refused {
+        /// The HTTP status.
+        status: u16,
+        /// The API's error message.
+        message: String,
+    },
+    /// A 2xx whose body is not what the call expects, or a list whose pages
+    /// never end, link back, leave the API's origin or grow too large.
     #[error("the Event Platform's answer was not understood: {0}")]
     InvalidAnswer(String),
 }
@@ -86,6 +100,7 @@ impl From<CallError> for ManagementError {
 /// Filters of [`EventPlatformClient::logs`].
 #[derive(Debug, Clone, Default)]
 pub struct LogQuery {
+    /// Only this subscription's entries.
     pub subscription_id: Option<String>,
     /// `action` or `error`.
     pub log_type: Option<String>,
@@ -95,6 +110,8 @@ pub struct LogQuery {
     pub limit: usize,
 }
 
+/// A client of the Event Platform's management API for one PIM connection.
+/// Cheap to clone; it shares the connection's token with the PIM client.
 #[derive(Clone)]
 pub struct EventPlatformClient {
     connection: Arc<Connection>,
@@ -147,10 +164,13 @@ impl EventPlatformClient {
         self.pim_url.to_str().unwrap_or_default()
     }
 
+    /// The subscribers of the connection (every page).
     pub async fn subscribers(&self, deadline: Instant) -> Result<Vec<Subscriber>, ManagementError> {
         self.list(&["subscribers"], &[], deadline).await
     }
 
+    /// Creates a subscriber from `body` (`name`, `contact`, ...), as Akeneo
+    /// documents it; returns it with its id.
     pub async fn create_subscriber(
         &self,
         body: &Value,
@@ -160,6 +180,7 @@ impl EventPlatformClient {
             .await
     }
 
+    /// Updates the subscriber `id` with the fields in `body`.
     pub async fn update_subscriber(
         &self,
         id: &str,
@@ -170,6 +191,7 @@ impl EventPlatformClient {
             .await
     }
 
+    /// The subscriptions of `subscriber` (every page).
     pub async fn subscriptions(
         &self,
         subscriber: &str,
@@ -179,6 +201,8 @@ impl EventPlatformClient {
             .await
     }
 
+    /// One subscription of `subscriber`; [`ManagementError::NotFound`] when
+    /// there is none with this id.
     pub async fn subscription(
         &self,
         subscriber: &str,
@@ -194,6 +218,8 @@ impl EventPlatformClient {
         .await
     }
 
+    /// Creates a subscription of `subscriber` from `body` (`events`,
+    /// `config.url`, `secret`, ...); returns it with its id.
     pub async fn create_subscription(
         &self,
         subscriber: &str,
@@ -209,6 +235,8 @@ impl EventPlatformClient {
         .await
     }
 
+    /// Updates the subscription `id` of `subscriber` with the fields in `body`
+    /// (a new secret pair, other events, ...).
     pub async fn update_subscription(
         &self,
         subscriber: &str,
@@ -225,6 +253,7 @@ impl EventPlatformClient {
         .await
     }
 
+    /// Deletes the subscription `id` of `subscriber`.
     pub async fn delete_subscription(
         &self,
         subscriber: &str,
@@ -242,6 +271,7 @@ impl EventPlatformClient {
         .map(|_| ())
     }
 
+    /// Suspends the subscription `id`: Akeneo stops delivering its events.
     pub async fn suspend(
         &self,
         subscriber: &str,
@@ -251,6 +281,7 @@ impl EventPlatformClient {
         self.subscription_action(subscriber, id, SUSPEND, deadline).await
     }
 
+    /// Resumes the suspended subscription `id`.
     pub async fn resume(&self, subscriber: &str, id: &str, deadline: Instant) -> Result<(), ManagementError> {
         self.subscription_action(subscriber, id, RESUME, deadline).await
     }

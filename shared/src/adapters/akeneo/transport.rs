@@ -35,6 +35,7 @@ pub struct RetryPolicy {
     pub max_attempts: u32,
     /// The wait after the first failure; each further one doubles it.
     pub first_backoff: Duration,
+    /// The longest wait between two attempts (before jitter).
     pub max_backoff: Duration,
     /// The longest one attempt may take (connect, headers and body), within
     /// the caller's deadline.
@@ -57,17 +58,34 @@ impl Default for RetryPolicy {
 pub enum TransportError {
     /// 429 with a `Retry-After` that ends past the deadline (or attempts spent).
     #[error("rate-limited (429){}, past the deadline", retry_after_text(.retry_after))]
-    RateLimited { retry_after: Option<Duration> },
+    RateLimited {
+        /// The wait Akeneo asked for, if it gave one.
+        retry_after: Option<Duration>,
+    },
     /// 408, 5xx, a network error or a timeout, still so when attempts or time ran out.
     #[error("unavailable: {detail}")]
-    Unavailable { detail: String },
+    Unavailable {
+        /// The last failure: a status, a network error, a timeout.
+        detail: String,
+    },
     /// No call slot came free, or no answer came, before the deadline.
     #[error("no answer before the deadline{}", last_text(.last))]
-    DeadlineExceeded { last: Option<String> },
+    DeadlineExceeded {
+        /// The last failure before the deadline, if any.
+        last: Option<String>,
+    },
     /// A redirect away from the request's origin (or one too many), not
     /// followed: nothing was sent there.
     #[error("answered {status}, a redirect to {to} that is not followed (it leaves {from})")]
-    Redirected { status: u16, from: String, to: String },
+    Redirected {
+        /// The redirect's HTTP status.
+        status: u16,
+        /// The request's origin.
+        from: String,
+        /// The redirect's origin (only the origin: the location's path could
+        /// carry anything).
+        to: String,
+    },
     /// The answer was longer than the request allows; the rest was not read.
     #[error("{0}")]
     TooLarge(#[from] AnswerTooLarge),
@@ -92,7 +110,9 @@ impl TransportError {
 /// One request, rebuilt for every attempt.
 #[derive(Debug, Clone)]
 pub struct Request {
+    /// The HTTP method.
     pub method: Method,
+    /// The full URL, query included.
     pub url: Url,
     /// Marked sensitive: never printed by `Debug`.
     pub authorization: Option<HeaderValue>,
@@ -111,6 +131,8 @@ impl Request {
         Request::new(Method::GET, url, answer_limit)
     }
 
+    /// A `method` request of `url` with no header or body, whose answer may hold
+    /// `answer_limit` bytes.
     pub fn new(method: Method, url: Url, answer_limit: usize) -> Request {
         Request {
             method,
@@ -126,7 +148,9 @@ impl Request {
 /// What the API answered (anything but 408, 429 and 5xx, which are retried).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Answer {
+    /// The HTTP status.
     pub status: StatusCode,
+    /// The body, at most the request's `answer_limit` bytes.
     pub body: Bytes,
 }
 
@@ -165,10 +189,12 @@ impl Transport {
         })
     }
 
+    /// Calls in flight at most.
     pub fn limit(&self) -> usize {
         self.limit
     }
 
+    /// How calls are retried.
     pub fn policy(&self) -> RetryPolicy {
         self.policy
     }

@@ -27,7 +27,9 @@ use time::OffsetDateTime;
 
 use crate::ports::idempotency::{Claim, ClaimOutcome, IdempotencyStore, StoreError};
 
+/// The table's partition key attribute (a string).
 pub const KEY: &str = "k";
+/// The table's TTL attribute: seconds since the epoch.
 pub const EXPIRES_AT: &str = "expires_at";
 const STATE: &str = "state";
 const OWNER: &str = "owner";
@@ -43,6 +45,7 @@ const BATCH_GET_ROUNDS: usize = 3;
 /// Absent, or present but past its `expires_at` (TTL has not deleted it yet).
 const FREE: &str = "attribute_not_exists(#k) OR #exp <= :now";
 
+/// The processor's idempotency store on a DynamoDB table (see the module).
 #[derive(Debug, Clone)]
 pub struct DynamoDbIdempotencyStore {
     client: Client,
@@ -50,6 +53,7 @@ pub struct DynamoDbIdempotencyStore {
 }
 
 impl DynamoDbIdempotencyStore {
+    /// A store on `table`, with a client from the shared SDK configuration.
     pub fn new(sdk_config: &SdkConfig, table: impl Into<String>) -> DynamoDbIdempotencyStore {
         DynamoDbIdempotencyStore {
             client: Client::new(sdk_config),
@@ -65,10 +69,12 @@ impl DynamoDbIdempotencyStore {
         }
     }
 
+    /// The DynamoDB client it calls.
     pub fn client(&self) -> &Client {
         &self.client
     }
 
+    /// The table's name.
     pub fn table(&self) -> &str {
         &self.table
     }

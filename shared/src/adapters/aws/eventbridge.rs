@@ -19,6 +19,7 @@ use crate::ports::event_bus::{BusError, EventBus};
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
 const OPERATION_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// An EventBridge bus behind the [`EventBus`] port.
 #[derive(Debug, Clone)]
 pub struct EventBridgeBus {
     client: Client,
@@ -43,6 +44,7 @@ impl EventBridgeBus {
         }
     }
 
+    /// The bus's name or ARN.
     pub fn bus(&self) -> &str {
         &self.bus
     }

@@ -6,21 +6,39 @@ use aws_sdk_sqs::types::{MessageAttributeValue, QueueAttributeName};
 
 use crate::core::message::DEAD_LETTER_ATTRIBUTES;
 
+/// How [`redrive`] moved the dead letters.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Redrive {
     /// SQS moves the messages itself; it reports progress under this handle.
-    MoveTask { task_handle: String, approximate: i64 },
+    MoveTask {
+        /// The move task's handle.
+        task_handle: String,
+        /// How many messages the dead-letter queue held when it started (SQS's
+        /// approximate count).
+        approximate: i64,
+    },
     /// Moved here one by one (where SQS has no move task, e.g. local APIs).
-    Copied { moved: usize },
+    Copied {
+        /// How many messages were moved.
+        moved: usize,
+    },
 }
 
 /// Why a redrive stopped; messages already moved stay moved.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RedriveError {
+    /// An SQS call failed.
     #[error("SQS failed to {action}: {detail}")]
-    Sqs { action: &'static str, detail: String },
+    Sqs {
+        /// What it was doing ("receive from the dead-letter queue", ...).
+        action: &'static str,
+        /// The SDK's error, with its causes.
+        detail: String,
+    },
+    /// A queue's attributes had no `QueueArn`.
     #[error("the queues did not report their ARNs")]
     NoArn,
+    /// A dead letter's attribute could not be copied.
     #[error("could not build a message attribute: {0}")]
     Attribute(String),
 }

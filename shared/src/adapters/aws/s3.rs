@@ -27,6 +27,7 @@ const MALFORMED: [&str; 4] = [
     "InvalidRequest",
 ];
 
+/// S3 behind the [`PayloadStore`] port.
 #[derive(Debug, Clone)]
 pub struct S3PayloadStore {
     client: Client,
@@ -56,10 +57,12 @@ impl S3PayloadStore {
         }
     }
 
+    /// The bucket it puts into.
     pub fn bucket(&self) -> &str {
         &self.bucket
     }
 
+    /// The S3 client it calls.
     pub fn client(&self) -> &Client {
         &self.client
     }

@@ -15,6 +15,8 @@ use crate::ports::secrets::{SecretSource, SecretSourceError};
 /// How long one read of the secret may take before it counts as failed.
 const FETCH_TIMEOUT: Duration = Duration::from_secs(3);
 
+/// One Secrets Manager secret: the receiver's signing secrets (a
+/// [`SecretSource`]), or any other secret string.
 #[derive(Debug, Clone)]
 pub struct SecretsManagerSource {
     client: Client,
@@ -24,11 +26,14 @@ pub struct SecretsManagerSource {
 /// The secret could not be read at init.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum InitialLoadError {
+    /// The secret could not be read or parsed.
     #[error(transparent)]
     Load(#[from] SecretSourceError),
 }
 
 impl SecretsManagerSource {
+    /// The secret `secret_id` (a name or an ARN), with a client from the shared
+    /// SDK configuration.
     pub fn new(sdk_config: &SdkConfig, secret_id: impl Into<String>) -> SecretsManagerSource {
         SecretsManagerSource {
             client: Client::new(sdk_config),

@@ -53,6 +53,8 @@ pub fn poll_timeout(wait: Duration) -> Duration {
     wait + POLL_MARGIN
 }
 
+/// One SQS queue behind the queue ports (send, receive, delete, change
+/// visibility), every call with [`client`]'s timeouts.
 #[derive(Debug, Clone)]
 pub struct SqsQueue {
     client: Client,
@@ -60,6 +62,7 @@ pub struct SqsQueue {
 }
 
 impl SqsQueue {
+    /// The queue at `queue_url`.
     pub fn new(sdk_config: &SdkConfig, queue_url: impl Into<String>) -> SqsQueue {
         SqsQueue {
             client: client(sdk_config),
@@ -67,10 +70,12 @@ impl SqsQueue {
         }
     }
 
+    /// The SQS client it calls.
     pub fn client(&self) -> &Client {
         &self.client
     }
 
+    /// The queue's URL.
     pub fn queue_url(&self) -> &str {
         &self.queue_url
     }

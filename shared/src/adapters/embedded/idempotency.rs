@@ -60,12 +60,14 @@ impl State {
     }
 }
 
+/// The idempotency store in process memory (see the module).
 #[derive(Default)]
 pub struct EmbeddedIdempotencyStore {
     state: Mutex<State>,
 }
 
 impl EmbeddedIdempotencyStore {
+    /// An empty store.
     pub fn new() -> EmbeddedIdempotencyStore {
         EmbeddedIdempotencyStore::default()
     }
@@ -79,6 +81,7 @@ impl EmbeddedIdempotencyStore {
         self.state().entries.len()
     }
 
+    /// Whether it holds no entry.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

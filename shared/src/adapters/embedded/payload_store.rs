@@ -10,6 +10,7 @@ use futures::future::BoxFuture;
 use crate::core::message::PayloadLocation;
 use crate::ports::payload_store::{PayloadStore, PayloadStoreError};
 
+/// Large events' bodies in process memory, behind the [`PayloadStore`] port.
 pub struct EmbeddedPayloadStore {
     bucket: String,
     objects: Mutex<HashMap<String, Bytes>>,
@@ -35,6 +36,7 @@ impl EmbeddedPayloadStore {
         self.objects().len()
     }
 
+    /// Whether it holds no object.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

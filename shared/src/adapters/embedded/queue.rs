@@ -30,6 +30,7 @@ struct State {
     next_id: u64,
 }
 
+/// An in-process queue that behaves like SQS (see the module).
 pub struct EmbeddedQueue {
     name: String,
     state: Mutex<State>,
@@ -61,6 +62,7 @@ impl EmbeddedQueue {
         self
     }
 
+    /// The queue's name, the prefix of its message ids.
     pub fn name(&self) -> &str {
         &self.name
     }
@@ -162,6 +164,8 @@ impl EmbeddedQueue {
         state.messages.len() != before
     }
 
+    /// Hides a received message for `timeout` from now; `false` when the
+    /// receipt is stale, as in SQS.
     pub fn change_visibility(&self, receipt: &str, timeout: Duration) -> bool {
         let mut state = self.state();
         match state

@@ -9,6 +9,7 @@ use bytes::Bytes;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("the answer is longer than the {limit} bytes allowed")]
 pub struct AnswerTooLarge {
+    /// The limit, in bytes.
     pub limit: usize,
 }
 
@@ -48,14 +49,17 @@ impl AnswerBuffer {
         Ok(())
     }
 
+    /// Bytes read so far.
     pub fn len(&self) -> usize {
         self.bytes.len()
     }
 
+    /// Whether nothing was read yet.
     pub fn is_empty(&self) -> bool {
         self.bytes.is_empty()
     }
 
+    /// The body read.
     pub fn finish(self) -> Bytes {
         Bytes::from(self.bytes)
     }

@@ -7,11 +7,14 @@ use serde_json::value::RawValue;
 /// What a search is by: products by `uuid`, product models by `code`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SearchKey {
+    /// Products, by `uuid`.
     Uuid,
+    /// Product models, by `code`.
     Code,
 }
 
 impl SearchKey {
+    /// The field searched on: `uuid` or `code`.
     pub fn name(self) -> &'static str {
         match self {
             SearchKey::Uuid => "uuid",
@@ -40,8 +43,10 @@ pub struct SearchPage<'a> {
 /// Why a page could not be read. Names no value from the answer.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PageError {
+    /// The body is not a search page (`_embedded.items`).
     #[error("not a search page: {0}")]
     NotAPage(String),
+    /// An item lacks this key, or it is not text.
     #[error("an item has no text {0}")]
     ItemWithoutKey(&'static str),
 }
@@ -79,6 +84,8 @@ struct Keys {
     code: Option<serde_json::Value>,
 }
 
+/// Reads one search page, each item keyed by `key` (normalised), without
+/// copying the items.
 pub fn read_search_page(body: &[u8], key: SearchKey) -> Result<SearchPage<'_>, PageError> {
     let page: Page<'_> = serde_json::from_slice(body).map_err(|e| PageError::NotAPage(e.to_string()))?;
     let mut items = Vec::with_capacity(page.embedded.items.len());

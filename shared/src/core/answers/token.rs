@@ -20,7 +20,9 @@ const MAX_TOKEN_LENGTH: usize = 4096;
 /// A token answer, checked.
 #[derive(Clone, PartialEq, Eq)]
 pub struct TokenGrant {
+    /// The access token, safe to put in a header.
     pub access_token: String,
+    /// The refresh token, when there is one safe to send back.
     pub refresh_token: Option<String>,
     /// `expires_in`, within [`MAX_TOKEN_LIFETIME`].
     pub lifetime: Duration,
@@ -49,6 +51,8 @@ struct Answer {
     refresh_token: Option<Value>,
 }
 
+/// Reads a token answer: the tokens must be printable ASCII without spaces,
+/// at most 4 096 bytes; an absent or unusable `expires_in` means an hour.
 pub fn read_token_answer(body: &[u8]) -> Result<TokenGrant, NotAToken> {
     let answer: Answer = serde_json::from_slice(body).map_err(|_| NotAToken)?;
     if !is_header_safe(&answer.access_token) {

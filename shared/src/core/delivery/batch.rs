@@ -2,6 +2,7 @@
 
 use crate::core::message::{OutboundMessage, SQS_MAX_MESSAGE_BYTES};
 
+/// SQS takes at most ten entries per `SendMessageBatch` call.
 pub const SQS_MAX_BATCH_ENTRIES: usize = 10;
 
 /// Groups message indices into calls of at most ten entries and 1 MiB in all,

@@ -18,16 +18,22 @@ const FIRST_BACKOFF: Duration = Duration::from_millis(20);
 /// An attempt shorter than this cannot complete a round trip to SQS.
 const MIN_ATTEMPT: Duration = Duration::from_millis(50);
 
+/// Some messages were not queued before the deadline.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
     "{undelivered} of {total} messages not queued after {attempts} attempts \
      ({refused} refused by the queue); last error: {last_error}"
 )]
 pub struct DeliveryError {
+    /// Messages not queued.
     pub undelivered: usize,
+    /// Of those, the ones the queue refused as wrong (not retried).
     pub refused: usize,
+    /// Messages in all.
     pub total: usize,
+    /// Rounds of batch calls made.
     pub attempts: u32,
+    /// The last failure, for logs.
     pub last_error: String,
 }
 
@@ -36,8 +42,11 @@ pub struct DeliveryError {
 pub struct Delivery {
     /// The queue's message id for each message, in order; `None` if not queued.
     pub message_ids: Vec<Option<String>>,
+    /// Messages the queue refused as wrong (not retried).
     pub refused: usize,
+    /// Rounds of batch calls made.
     pub attempts: u32,
+    /// The last failure, for logs.
     pub last_error: String,
 }
 

@@ -15,18 +15,25 @@ use crate::ports::payload_store::{PayloadStore, PayloadStoreError};
 /// A large event, stored: the pointer to queue in its place.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Offloaded {
+    /// The message to queue instead.
     pub pointer: OutboundMessage,
+    /// Where the body is stored.
     pub location: PayloadLocation,
     /// The stored body's size in bytes.
     pub bytes: usize,
 }
 
+/// Some bodies were not stored before the deadline.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{unstored} of {total} large events not stored after {attempts} attempts; last error: {last_error}")]
 pub struct OffloadError {
+    /// Bodies not stored.
     pub unstored: usize,
+    /// Bodies in all.
     pub total: usize,
+    /// Attempts made for the body that needed the most.
     pub attempts: u32,
+    /// The last failure, for logs.
     pub last_error: String,
 }
 

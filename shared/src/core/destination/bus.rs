@@ -18,7 +18,9 @@ pub const ENTRY_LIMIT_BYTES: usize = 1_048_576;
 /// publisher's; `time` is left to EventBridge.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BusEntry {
+    /// The entry's `DetailType` (see [`super::detail::detail_type`]).
     pub detail_type: String,
+    /// The entry's `Detail`: the event document.
     pub detail: String,
 }
 
@@ -38,8 +40,15 @@ impl BusEntry {
 /// What the bus said of one entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EntryResult {
+    /// On the bus.
     Published,
-    Failed { code: String, message: String },
+    /// Not published.
+    Failed {
+        /// EventBridge's error code (`ThrottlingException`, `MalformedDetail`, ...).
+        code: String,
+        /// Its message.
+        message: String,
+    },
 }
 
 /// Splits entries (by size, in order) into calls of at most

@@ -1,6 +1,6 @@
 //! The document every destination carries (EventBridge's `detail`, the
 //! forwarded webhook's body), version 1. Its fields are a public contract
-//! (README "The event document"): a field is added, never renamed or removed,
+//! (docs/src/contracts.md, "The event document"): a field is added, never renamed or removed,
 //! within a version.
 //!
 //! The event itself is embedded as Akeneo sent it, byte for byte; so is the
@@ -46,7 +46,9 @@ pub fn detail_type(event: &PimEvent) -> String {
     "the event is {bytes} bytes as a document, over the destination's {limit}, and has no stored copy to point to"
 )]
 pub struct TooLarge {
+    /// The size of its smallest form, in bytes.
     pub bytes: usize,
+    /// The destination's limit, in bytes.
     pub limit: usize,
 }
 

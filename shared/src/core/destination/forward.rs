@@ -10,6 +10,8 @@ use crate::ports::handler::Outcome;
 /// How much of a refusal's body goes into the dead letter's reason.
 pub const EXCERPT_BYTES: usize = 256;
 
+/// The outcome of an answer with `status` whose body starts with
+/// `body_start`: done on 2xx, retried on 408, 429 and 5xx, rejected otherwise.
 pub fn outcome_of_answer(status: u16, body_start: &[u8]) -> Outcome {
     match status {
         200..=299 => Outcome::Done,

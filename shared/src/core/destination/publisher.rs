@@ -22,6 +22,8 @@ pub const DEFAULT_ATTEMPTS: u32 = 3;
 /// The pause before the first retry; doubled before each next one.
 pub const DEFAULT_PAUSE: Duration = Duration::from_millis(100);
 
+/// Publishes events to an [`EventBus`], as the business logic behind
+/// `DESTINATION=eventbridge` (see the module).
 pub struct BusPublisher {
     bus: Arc<dyn EventBus>,
     entry_limit: usize,
@@ -38,6 +40,8 @@ struct Pending {
 }
 
 impl BusPublisher {
+    /// Publishes to `bus`, with EventBridge's entry limit, [`DEFAULT_ATTEMPTS`]
+    /// and [`DEFAULT_PAUSE`].
     pub fn new(bus: Arc<dyn EventBus>) -> BusPublisher {
         BusPublisher {
             bus,
@@ -54,12 +58,14 @@ impl BusPublisher {
         self
     }
 
+    /// Calls per entry at most (at least 1), and the first pause between them.
     pub fn with_retries(mut self, attempts: u32, pause: Duration) -> BusPublisher {
         self.attempts = attempts.max(1);
         self.pause = pause;
         self
     }
 
+    /// Counts published and failed entries in `metrics`.
     pub fn with_metrics(mut self, metrics: Metrics) -> BusPublisher {
         self.metrics = metrics;
         self

@@ -11,14 +11,20 @@ use ring::hmac;
 /// The prefix the specification gives secrets; accepted, not required.
 pub const SECRET_PREFIX: &str = "whsec_";
 
+/// The header of the delivery's id.
 pub const ID_HEADER: &str = "webhook-id";
+/// The header of its Unix time, in seconds.
 pub const TIMESTAMP_HEADER: &str = "webhook-timestamp";
+/// The header of its signatures (`v1,<base64>`).
 pub const SIGNATURE_HEADER: &str = "webhook-signature";
 
+/// Why a forwarding secret cannot be used; never shows it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SecretError {
+    /// Not base64 after the optional `whsec_` prefix.
     #[error("the forwarding secret is not base64 (after an optional whsec_ prefix)")]
     NotBase64,
+    /// Fewer than 24 bytes once decoded.
     #[error("the forwarding secret holds {0} bytes; at least 24 are needed")]
     TooShort(usize),
 }
@@ -35,6 +41,7 @@ impl std::fmt::Debug for SigningKey {
 }
 
 impl SigningKey {
+    /// Reads `whsec_<base64>` or the bare base64, of at least 24 bytes.
     pub fn parse(text: &str) -> Result<SigningKey, SecretError> {
         let text = text.trim();
         let encoded = text.strip_prefix(SECRET_PREFIX).unwrap_or(text);

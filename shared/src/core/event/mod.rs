@@ -12,11 +12,44 @@ use crate::core::message::{EnvelopeError, PayloadLocation, read_envelope};
 use crate::core::protocol::Protocol;
 
 /// One Akeneo event, whichever protocol delivered it.
+///
+/// ```
+/// use akeneo_event_relay::core::body::split_events;
+/// use akeneo_event_relay::core::event::{Action, Entity, Origin};
+/// use akeneo_event_relay::core::message::OutboundMessage;
+/// use akeneo_event_relay::{PimEvent, Protocol};
+///
+/// // An Event Platform request's body, as Akeneo sends it...
+/// let body = br#"{"specversion":"1.0","id":"018e32f9-dfe4-760e-a273-5da1c089dfdc",
+///     "type":"com.akeneo.pim.v1.product.updated","source":"pim",
+///     "subject":"019256aa-7f77-7f58-bc8c-770f7e369c5b","time":"2024-02-22T17:31:00Z",
+///     "data":{"product":{"uuid":"6a9f8486-2c36-4680-b87f-6f5f8f01b6cf"},
+///             "author":{"identifier":"relay_1234","type":"api"}}}"#;
+/// // ...queued by the receiver, and read back by the processor.
+/// let incoming = &split_events(Protocol::EventPlatform, body)?[0];
+/// let queued = OutboundMessage::build(Protocol::EventPlatform, incoming.raw, &incoming.fields, "2024-02-22T17:31:01.000Z");
+/// let event = PimEvent::from_message_body(&queued.body)?;
+///
+/// assert_eq!((&event.entity, &event.action), (&Entity::Product, &Action::Updated));
+/// assert_eq!(event.keys.uuid.as_deref(), Some("6a9f8486-2c36-4680-b87f-6f5f8f01b6cf"));
+/// assert_eq!(event.author.as_ref().map(|a| a.identifier.as_str()), Some("relay_1234"));
+/// assert_eq!(event.origin, Origin::Subscription("019256aa-7f77-7f58-bc8c-770f7e369c5b".into()));
+/// assert!(event.occurred_at.is_some() && !event.is_stale());
+///
+/// // Anything the model leaves out, from the event's JSON as Akeneo sent it.
+/// #[derive(serde::Deserialize)]
+/// struct CloudEvent {
+///     specversion: String,
+/// }
+/// assert_eq!(event.payload::<CloudEvent>()?.specversion, "1.0");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct PimEvent {
     /// Akeneo's event id (`event_id` / `id`): the key to dedupe on, as Akeneo
     /// delivers at least once.
     pub id: Option<String>,
+    /// The protocol that delivered it.
     pub protocol: Protocol,
     /// What it is about.
     pub entity: Entity,
@@ -89,6 +122,7 @@ impl Current {
         self.json().map(serde_json::from_str)
     }
 
+    /// Whether the entity is gone from the PIM.
     pub fn is_gone(&self) -> bool {
         matches!(self, Current::Gone)
     }
@@ -126,9 +160,12 @@ impl PimEvent {
     }
 }
 
+/// What an event is about.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Entity {
+    /// A product.
     Product,
+    /// A product model.
     ProductModel,
     /// Any other Akeneo entity, by its name in the event type (`category`,
     /// `asset`, `reference-entity-record`, ...), or the whole type when it does
@@ -145,6 +182,8 @@ impl Entity {
         }
     }
 
+    /// Its name in entity keys and detail types: `product`, `product-model`,
+    /// or the other name as given.
     pub fn name(&self) -> &str {
         match self {
             Entity::Product => "product",
@@ -154,9 +193,12 @@ impl Entity {
     }
 }
 
+/// What happened to the entity.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Action {
+    /// It was created.
     Created,
+    /// It was updated.
     Updated,
     /// `removed` (Events API) or `deleted` (Event Platform).
     Deleted,
@@ -175,13 +217,18 @@ impl Action {
     }
 }
 
+/// The keys an event names its entity by; each `None` when absent.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EntityKeys {
+    /// A product's uuid.
     pub uuid: Option<String>,
+    /// A product's identifier (its SKU).
     pub identifier: Option<String>,
+    /// A product model's (or another entity's) code.
     pub code: Option<String>,
 }
 
+/// Who caused an event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Author {
     /// Username (Events API) or user identifier (Event Platform).
@@ -191,12 +238,14 @@ pub struct Author {
     pub kind: Option<String>,
 }
 
+/// Where an event comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Origin {
     /// The PIM's URL (`pim_source`), Events API.
     Pim(String),
     /// The subscription id (`subject`), Event Platform.
     Subscription(String),
+    /// Neither was given.
     Unknown,
 }
 

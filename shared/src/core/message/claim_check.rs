@@ -48,7 +48,9 @@ pub fn attribute_data_type(name: &str) -> &'static str {
 /// Where a large event's message body is stored.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct PayloadLocation {
+    /// The bucket.
     pub bucket: String,
+    /// The object's key.
     pub key: String,
 }
 
@@ -66,17 +68,22 @@ pub struct KeyPrefix(String);
 /// A prefix the libraries would refuse.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum KeyPrefixError {
+    /// Over [`MAX_KEY_PREFIX_BYTES`].
     #[error("it is longer than {MAX_KEY_PREFIX_BYTES} bytes")]
     TooLong,
+    /// A character other than letters, digits and `. / _ -`.
     #[error("{0:?} is not allowed: use letters, digits and . / _ -")]
     Character(char),
+    /// It starts with `.` or `/`.
     #[error("it must not start with . or /")]
     Start,
+    /// It contains `..`.
     #[error("it must not contain ..")]
     DotDot,
 }
 
 impl KeyPrefix {
+    /// Checks `prefix` as the libraries would; the empty prefix is valid.
     pub fn parse(prefix: &str) -> Result<KeyPrefix, KeyPrefixError> {
         if prefix.len() > MAX_KEY_PREFIX_BYTES {
             return Err(KeyPrefixError::TooLong);
@@ -96,6 +103,7 @@ impl KeyPrefix {
         Ok(KeyPrefix(prefix.to_owned()))
     }
 
+    /// The prefix.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -144,7 +152,9 @@ impl OutboundMessage {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("the message carries {attribute} but its body is not an S3 pointer: {reason}")]
 pub struct PointerError {
+    /// The reserved size attribute the message carries.
     pub attribute: &'static str,
+    /// What is wrong with the body.
     pub reason: String,
 }
 

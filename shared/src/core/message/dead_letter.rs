@@ -15,6 +15,9 @@ use crate::ports::queue::ReceivedMessage;
 /// reason is for a person reading the DLQ, not a log dump.
 const MAX_ERROR_MESSAGE: usize = 512;
 
+/// The dead letter of `message`: its body (a placeholder when empty) and its
+/// protocol, type, id and size attributes, with `code`, `reason` (cut to 512
+/// bytes), its message id and its receive count as attributes.
 pub fn dead_letter_message(message: &ReceivedMessage, code: &str, reason: &str) -> OutboundMessage {
     let kept = [
         ATTRIBUTE_PROTOCOL,

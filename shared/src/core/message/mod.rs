@@ -34,16 +34,25 @@ pub const ENVELOPE_VERSION: u32 = 1;
 /// one `SendMessageBatch` call.
 pub const SQS_MAX_MESSAGE_BYTES: usize = 1_048_576;
 
-/// String attributes on every queued event, for filtering and logs.
+/// String attribute on every queued event: its protocol (`events-api`,
+/// `event-platform`), for filtering and logs.
 pub const ATTRIBUTE_PROTOCOL: &str = "protocol";
+/// String attribute: the event's type (`product.updated`, ...), when it has
+/// one.
 pub const ATTRIBUTE_TYPE: &str = "type";
+/// String attribute: the event's Akeneo id, when it has one.
 pub const ATTRIBUTE_ID: &str = "id";
 
-/// Attributes a dead-lettered message carries beside the original ones: why.
+/// Attribute a dead-lettered message carries beside the original ones: a
+/// stable code for why (`rejected`, `invalid_envelope`, ...).
 pub const DEAD_LETTER_ERROR_CODE: &str = "error_code";
+/// Dead-letter attribute: why, in words (at most 512 bytes).
 pub const DEAD_LETTER_ERROR_MESSAGE: &str = "error_message";
+/// Dead-letter attribute: the message id the event had on the queue.
 pub const DEAD_LETTER_ORIGINAL_MESSAGE_ID: &str = "original_message_id";
+/// Dead-letter attribute: how many times the queue had delivered it.
 pub const DEAD_LETTER_RECEIVE_COUNT: &str = "receive_count";
+/// Every dead-letter attribute: dropped when a message is redriven.
 pub const DEAD_LETTER_ATTRIBUTES: [&str; 4] = [
     DEAD_LETTER_ERROR_CODE,
     DEAD_LETTER_ERROR_MESSAGE,

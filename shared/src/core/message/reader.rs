@@ -10,8 +10,11 @@ use crate::core::protocol::Protocol;
 /// retry will change its body.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EnvelopeError {
+    /// The body is not an envelope: not JSON, no version, an unknown protocol,
+    /// no event.
     #[error("the message body is not a relay envelope: {0}")]
     Invalid(String),
+    /// An envelope of another version.
     #[error("envelope version {0} is not supported (this processor reads version {ENVELOPE_VERSION})")]
     UnsupportedVersion(u64),
 }
@@ -29,12 +32,19 @@ impl EnvelopeError {
 /// An envelope as read: the lifted fields and the event's exact bytes.
 #[derive(Debug, Clone)]
 pub struct Envelope {
+    /// The protocol that delivered the event.
     pub protocol: Protocol,
+    /// The event's Akeneo id.
     pub id: Option<String>,
+    /// Its type (`action` or `type`).
     pub kind: Option<String>,
+    /// When it happened, as the event says it.
     pub occurred_at: Option<String>,
+    /// `pim_source` or `subject`.
     pub source: Option<String>,
+    /// When the receiver queued it (RFC 3339, UTC).
     pub received_at: Option<String>,
+    /// The event's exact bytes.
     pub event: Box<RawValue>,
 }
 

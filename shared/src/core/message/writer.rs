@@ -16,12 +16,15 @@ use crate::core::protocol::Protocol;
 /// One message ready for the queue.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutboundMessage {
+    /// The envelope (or a pointer's JSON).
     pub body: String,
     /// Attributes for filtering; absent fields are left out, as SQS refuses
     /// empty attribute values. All are Strings but the reserved size of a
     /// pointer (see [`attribute_data_type`]).
     pub attributes: Vec<(&'static str, String)>,
+    /// The event's Akeneo id, for logs.
     pub event_id: Option<String>,
+    /// The event's type, for logs.
     pub event_type: Option<String>,
 }
 
@@ -74,10 +77,12 @@ impl OutboundMessage {
         self.body.len() + attributes
     }
 
+    /// Whether SQS takes it as one message.
     pub fn fits_in_sqs(&self) -> bool {
         self.sqs_size() <= SQS_MAX_MESSAGE_BYTES
     }
 
+    /// The value of the attribute `name`, if set.
     pub fn attribute(&self, name: &str) -> Option<&str> {
         self.attributes
             .iter()

@@ -8,16 +8,28 @@ use crate::ports::queue::ReceivedMessage;
 /// What is decided for one message, before the queue calls that carry it out.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {
+    /// Handled, or nothing left to do: the message is deleted.
     Done,
+    /// Received again later, for this reason.
     Retry(String),
-    DeadLetter { code: String, message: String },
+    /// Sent to the dead-letter queue at once.
+    DeadLetter {
+        /// The dead letter's `error_code` (`invalid_envelope`, `rejected`, ...).
+        code: String,
+        /// Why, in words.
+        message: String,
+    },
 }
 
+/// One message of a [`Batch`].
 pub enum Slot {
+    /// An event still to handle.
     Pending(Box<PimEvent>),
+    /// Decided by a step already.
     Decided(Verdict),
 }
 
+/// The messages of one batch, each pending or decided, in batch order.
 pub struct Batch {
     slots: Vec<Slot>,
 }
@@ -83,6 +95,8 @@ impl Batch {
             })
     }
 
+    /// Decides the message at `index` (which must be in the batch), whatever it
+    /// was.
     pub fn decide(&mut self, index: usize, verdict: Verdict) {
         self.slots[index] = Slot::Decided(verdict);
     }

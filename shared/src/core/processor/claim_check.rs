@@ -41,7 +41,9 @@ pub const PAYLOAD_MISSING: &str = "payload_missing";
 /// one once its message is done.
 #[derive(Clone)]
 pub struct Payloads {
+    /// Where the bodies are.
     pub store: Arc<dyn PayloadStore>,
+    /// Whether each object is deleted once its message is done.
     pub delete_when_done: bool,
 }
 

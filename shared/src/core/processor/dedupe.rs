@@ -48,6 +48,8 @@ pub struct ClaimPlan {
     pub repeats: Vec<(usize, usize)>,
 }
 
+/// Which of the pending events are claimed, and which repeat one claimed
+/// earlier in the same batch (the same key).
 pub fn plan(pending: &[Option<&PimEvent>]) -> ClaimPlan {
     let mut first_of: HashMap<String, usize> = HashMap::new();
     let mut plan = ClaimPlan::default();
@@ -94,6 +96,7 @@ pub enum Settlement {
     Release,
 }
 
+/// Completed when done; released when retried or dead-lettered.
 pub fn settlement(verdict: &Verdict) -> Settlement {
     match verdict {
         Verdict::Done => Settlement::Complete,

@@ -54,6 +54,7 @@ fn unique<'a>(keys: impl Iterator<Item = &'a String>) -> Vec<String> {
 }
 
 impl Enrichment {
+    /// Reads through `reader`, spending at most `budget` per batch.
     pub fn new(reader: Arc<dyn PimReader>, budget: Duration) -> Enrichment {
         Enrichment { reader, budget }
     }

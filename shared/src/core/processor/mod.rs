@@ -2,6 +2,7 @@
 //! logic (concurrently, but in order per entity), and turn each outcome into
 //! what happens to the message: deleted, retried later, or dead-lettered.
 
+/// How long a retried message waits: exponential backoff with jitter.
 pub mod backoff;
 pub mod batch;
 pub mod claim_check;
@@ -40,7 +41,9 @@ use idempotency::Idempotency;
 /// changing the visibility of its retries.
 const QUEUE_CALL_BUDGET: Duration = Duration::from_secs(5);
 
+/// Messages of a batch run at the same time, unless configured.
 pub const DEFAULT_CONCURRENCY: usize = 10;
+/// The longest retry delay, unless configured: 15 minutes.
 pub const DEFAULT_BACKOFF_CAP: Duration = Duration::from_secs(900);
 /// How long a batch may run when its caller gives no deadline (the template's
 /// processor timeout): in-progress claims expire then.
@@ -71,12 +74,23 @@ pub enum Disposition {
     Done,
     /// Report failure; it comes back after `delay` (if the visibility change
     /// went through; otherwise after the queue's visibility timeout).
-    Retried { reason: String, delay: Duration },
+    Retried {
+        /// Why.
+        reason: String,
+        /// How long the message stays invisible.
+        delay: Duration,
+    },
     /// On the DLQ: report success so Lambda deletes the original.
-    DeadLettered { code: String },
+    DeadLettered {
+        /// The dead letter's `error_code`.
+        code: String,
+    },
     /// Should have gone to the DLQ but could not: report failure so it is
     /// received again. A poison message may be retried, never dropped.
-    DeadLetterFailed { code: String },
+    DeadLetterFailed {
+        /// The `error_code` it would have had.
+        code: String,
+    },
 }
 
 impl Disposition {
@@ -88,6 +102,8 @@ impl Disposition {
         )
     }
 
+    /// Its name in logs and metrics (`done`, `retried`, `dead_lettered`,
+    /// `dead_letter_failed`).
     pub fn name(&self) -> &'static str {
         match self {
             Disposition::Done => "done",
@@ -98,6 +114,11 @@ impl Disposition {
     }
 }
 
+/// The processor: runs a batch of queue messages through every step
+/// (large events fetched, doctor probes, own events, duplicates and stale
+/// events, enrichment) and the business logic `H`, then carries out each
+/// verdict: dead letters sent with `D`, retries delayed through `V` (the
+/// source queue's visibility).
 pub struct Processor<H, D, V> {
     handler: H,
     dead_letters: D,
@@ -182,11 +203,14 @@ impl<H: EventHandler, D: QueueSender, V: VisibilityChanger> Processor<H, D, V> {
         self
     }
 
+    /// Emits the batch's counts (`EventsProcessed`, `EventsRetried`, ...) to
+    /// `metrics`.
     pub fn with_metrics(mut self, metrics: Metrics) -> Processor<H, D, V> {
         self.metrics = metrics;
         self
     }
 
+    /// The business logic it runs.
     pub fn handler(&self) -> &H {
         &self.handler
     }

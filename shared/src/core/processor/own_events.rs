@@ -47,11 +47,13 @@ impl OwnAuthors {
         }
     }
 
+    /// Adds `other`'s authors to these.
     pub fn extend(&mut self, other: OwnAuthors) {
         self.usernames.extend(other.usernames);
         self.identifiers.extend(other.identifiers);
     }
 
+    /// Whether there is no author to compare with.
     pub fn is_empty(&self) -> bool {
         self.usernames.is_empty() && self.identifiers.is_empty()
     }

@@ -4,6 +4,7 @@
 
 pub mod notifications;
 pub mod rejection;
+/// Which protocol a path serves.
 pub mod route;
 pub mod secret_store;
 pub mod secrets;
@@ -31,10 +32,15 @@ pub use secrets::RouteSecrets;
 /// What to send back. `body` is `None` for `HEAD`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reply {
+    /// The HTTP status.
     pub status: StatusCode,
+    /// A small JSON body.
     pub body: Option<String>,
 }
 
+/// The receiver: verifies each request with its route's secrets, splits it
+/// into events and queues them on `Q` (large ones through the payload store)
+/// before answering.
 pub struct Receiver<Q> {
     secrets: SecretStore,
     tolerance_secs: u64,
@@ -48,7 +54,9 @@ pub struct Receiver<Q> {
 /// stored under `key_prefix` and a pointer is queued instead.
 #[derive(Clone)]
 pub struct LargeEvents {
+    /// Where the bodies go.
     pub store: Arc<dyn PayloadStore>,
+    /// The prefix of their keys.
     pub key_prefix: KeyPrefix,
 }
 
@@ -56,10 +64,12 @@ pub struct LargeEvents {
 /// message can carry them.
 #[derive(Debug, Default)]
 pub struct Prepared {
+    /// Messages that fit the queue.
     pub messages: Vec<OutboundMessage>,
     /// Over the queue's message size: stored and pointed to when the receiver
     /// has a payload store, refused (413) when it has none.
     pub oversized: Vec<OutboundMessage>,
+    /// Events in the request.
     pub events: usize,
 }
 
@@ -85,6 +95,8 @@ impl<Q: QueueSender> Receiver<Q> {
         }
     }
 
+    /// Emits request counts (`EventsReceived`, `EventsQueued`, ...) to
+    /// `metrics`.
     pub fn with_metrics(mut self, metrics: Metrics) -> Receiver<Q> {
         self.metrics = metrics;
         self
@@ -105,6 +117,7 @@ impl<Q: QueueSender> Receiver<Q> {
         self
     }
 
+    /// The queue events go to.
     pub fn queue(&self) -> &Q {
         &self.queue
     }

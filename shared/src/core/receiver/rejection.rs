@@ -8,37 +8,56 @@ use crate::core::delivery::offload::OffloadError;
 use crate::core::protocol::Protocol;
 use crate::core::signature::SignatureError;
 
+/// Why a request was not accepted; see [`Rejection::status`] and
+/// [`Rejection::code`].
 #[derive(Debug, thiserror::Error)]
 pub enum Rejection {
+    /// The path is no route.
     #[error("no route at this path")]
     NotFound,
+    /// The route has no secret.
     #[error("the {0} route has no secrets configured")]
     RouteNotConfigured(Protocol),
+    /// The notification route has no secret.
     #[error("the notification route has no secret configured")]
     NotificationsNotConfigured,
+    /// Neither POST, GET nor HEAD.
     #[error("method not allowed")]
     MethodNotAllowed,
+    /// The signature was refused.
     #[error("signature rejected: {0}")]
     Unauthorized(#[from] SignatureError),
+    /// The body is not JSON, or not this protocol's shape.
     #[error(transparent)]
     Body(#[from] BodyError),
+    /// A notification's body is not one.
     #[error("the notification is not a JSON object with a notification_type")]
     InvalidNotification,
+    /// A notification that changes a subscription's state is not recent.
     #[error("the notification's timestamp is missing or too far from now")]
     StaleNotification,
+    /// An event is too large for a queue message, and there is no payload
+    /// store.
     #[error("event {event_id:?} is {bytes} bytes as a queue message, over the limit of {limit}")]
     EventTooLarge {
+        /// Its Akeneo id.
         event_id: Option<String>,
+        /// Its size as a queue message.
         bytes: usize,
+        /// The queue's limit.
         limit: usize,
     },
+    /// The queue did not take every event in time.
     #[error("queue unavailable: {0}")]
     QueueUnavailable(#[from] DeliveryError),
+    /// The payload store did not take every large event in time.
     #[error("payload store unavailable: {0}")]
     PayloadStoreUnavailable(#[from] OffloadError),
 }
 
 impl Rejection {
+    /// The HTTP status: 404, 405, 401, 400, 413, or the protocol's busy status
+    /// (503 or 429) when the queue or the store failed.
     pub fn status(&self, protocol: Protocol) -> StatusCode {
         match self {
             Rejection::NotFound

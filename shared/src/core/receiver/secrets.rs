@@ -6,9 +6,12 @@ use serde::Deserialize;
 use crate::core::protocol::Protocol;
 use crate::core::signature::Secrets;
 
+/// The secrets of each route, as the receiver checks requests against them.
 #[derive(Debug, Clone, Default)]
 pub struct RouteSecrets {
+    /// The Events API route's; empty: that route answers 404.
     pub events_api: Secrets,
+    /// The Event Platform route's; empty: that route answers 404.
     pub event_platform: Secrets,
     /// The subscriber's notification webhook secret (one, a second during a
     /// change); empty: the notification route answers 404.
@@ -16,6 +19,7 @@ pub struct RouteSecrets {
 }
 
 impl RouteSecrets {
+    /// The secrets of `protocol`'s route.
     pub fn for_protocol(&self, protocol: Protocol) -> &Secrets {
         match protocol {
             Protocol::EventsApi => &self.events_api,
@@ -36,7 +40,9 @@ impl RouteSecrets {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("the secret is not the expected JSON object (line {line}, column {column})")]
 pub struct SecretDocumentError {
+    /// Where the parser stopped: line.
     pub line: usize,
+    /// Where the parser stopped: column.
     pub column: usize,
 }
 
@@ -72,9 +78,11 @@ pub fn parse_secret_document(text: &str) -> Result<RouteSecrets, SecretDocumentE
     })
 }
 
-/// The document's keys.
+/// The document's key of the Events API route's secrets.
 pub const EVENTS_API_KEY: &str = "events_api_secrets";
+/// The document's key of the Event Platform route's secrets.
 pub const EVENT_PLATFORM_KEY: &str = "event_platform_secrets";
+/// The document's key of the notification webhook's secret.
 pub const NOTIFICATION_KEY: &str = "notification_secret";
 /// Not read by the receiver: the one of the Event Platform secrets the
 /// subscription signs with, or is about to once `subscribe` creates it. It
@@ -97,6 +105,8 @@ impl std::fmt::Debug for SecretDocument {
 }
 
 impl SecretDocument {
+    /// Reads a document the receiver can read (else the error), keeping every
+    /// key.
     pub fn parse(text: &str) -> Result<SecretDocument, SecretDocumentError> {
         // Checked as the receiver reads it first: a document it cannot read is not edited.
         parse_secret_document(text)?;
@@ -135,6 +145,7 @@ impl SecretDocument {
             .map(str::to_owned)
     }
 
+    /// Sets `key` to `value`.
     pub fn set_text(&mut self, key: &str, value: &str) {
         self.0
             .insert(key.to_owned(), serde_json::Value::String(value.to_owned()));
@@ -146,6 +157,7 @@ impl SecretDocument {
             .insert(key.to_owned(), serde_json::Value::String(secrets.join(",")));
     }
 
+    /// The document as JSON text.
     pub fn to_text(&self) -> String {
         serde_json::Value::Object(self.0.clone()).to_string()
     }

@@ -4,9 +4,13 @@
 use super::{Header, Secrets, SignatureError, decode_signature, sign_parts, tags_equal};
 use ring::hmac;
 
+/// The header of the signature with the subscription's primary secret.
 pub const PRIMARY_HEADER: &str = "x-akeneo-signature-primary";
+/// The header of the signature with its secondary secret, during a rotation.
 pub const SECONDARY_HEADER: &str = "x-akeneo-signature-secondary";
+/// The header naming the algorithm.
 pub const ALGORITHM_HEADER: &str = "x-akeneo-signature-algorithm";
+/// The only algorithm Akeneo uses (compared ignoring case).
 pub const ALGORITHM: &str = "HmacSHA256";
 
 /// The signature the Event Platform sends for `body` with `secret`.

@@ -4,7 +4,9 @@
 use super::{Header, Secrets, SignatureError, decode_signature, sign_parts, tags_equal};
 use ring::hmac;
 
+/// The header of the request's Unix time, in seconds.
 pub const TIMESTAMP_HEADER: &str = "x-akeneo-request-timestamp";
+/// The header of the signature.
 pub const SIGNATURE_HEADER: &str = "x-akeneo-request-signature";
 
 /// The signature the PIM sends for `body` at `timestamp` (Unix seconds, as text).

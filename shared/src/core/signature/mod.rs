@@ -19,6 +19,7 @@ pub struct Secrets {
 }
 
 impl Secrets {
+    /// Secrets from their text, in order.
     pub fn new<S: AsRef<str>>(secrets: impl IntoIterator<Item = S>) -> Secrets {
         let keys = secrets.into_iter().map(|secret| key(secret.as_ref())).collect();
         Secrets { keys }
@@ -29,10 +30,12 @@ impl Secrets {
         Secrets::new(list.split(',').map(str::trim).filter(|s| !s.is_empty()))
     }
 
+    /// Whether there is none (the route is off).
     pub fn is_empty(&self) -> bool {
         self.keys.is_empty()
     }
 
+    /// How many there are.
     pub fn len(&self) -> usize {
         self.keys.len()
     }
@@ -52,18 +55,29 @@ impl fmt::Debug for Secrets {
 /// more detail than "unauthorized".
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SignatureError {
+    /// A required header is absent.
     #[error("header {0} is missing")]
     MissingHeader(&'static str),
+    /// A signature header is not hex SHA-256.
     #[error("header {0} is not a hex SHA-256 signature")]
     MalformedSignature(&'static str),
+    /// The Events API timestamp is not a Unix time.
     #[error("header {} is not a Unix time in seconds", events_api::TIMESTAMP_HEADER)]
     MalformedTimestamp,
+    /// The Event Platform names another algorithm.
     #[error("algorithm {0:?} is not supported (expected HmacSHA256)")]
     UnsupportedAlgorithm(String),
+    /// No secret gives this signature.
     #[error("no configured secret matches the signature")]
     Mismatch,
+    /// A genuine Events API request, signed too long ago (or ahead).
     #[error("timestamp is {skew_secs} s away from now, over the {tolerance_secs} s tolerance")]
-    StaleTimestamp { skew_secs: i64, tolerance_secs: u64 },
+    StaleTimestamp {
+        /// Now minus the request's time, in seconds.
+        skew_secs: i64,
+        /// The tolerance, in seconds.
+        tolerance_secs: u64,
+    },
 }
 
 /// A header to send: its lowercase name and value.

@@ -8,8 +8,10 @@ use thiserror::Error;
 /// Akeneo refuses a longer expression.
 pub const MAX_FILTER_CHARS: usize = 500;
 
+/// Why a subscription filter cannot be used.
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum FilterError {
+    /// The combined filter is this many characters, over Akeneo's limit.
     #[error("the filter is {0} characters, over Akeneo's {MAX_FILTER_CHARS}")]
     TooLong(usize),
 }

@@ -8,26 +8,35 @@ use serde_json::{Map, Value};
 /// What Akeneo answers in place of a secret.
 pub const REDACTED: &str = "***redacted***";
 
+/// A subscriber: who receives a PIM's events, and how they are notified.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Subscriber {
+    /// Its id.
     pub id: String,
+    /// Its name.
     #[serde(default)]
     pub name: String,
+    /// Its status, as Akeneo answers it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
+    /// Who is told about its subscriptions, and how.
     #[serde(default)]
     pub contact: Contact,
+    /// Every other field, as Akeneo answered it.
     #[serde(flatten)]
     pub other: Map<String, Value>,
 }
 
+/// A subscriber's contact.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Contact {
+    /// The address of the technical contact.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub technical_email: Option<String>,
     /// `email`, `webhook`; Akeneo's default is email only.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notification_channels: Vec<String>,
+    /// Where notification webhooks are sent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notification_webhook_url: Option<String>,
     /// Sent, never returned.
@@ -43,19 +52,27 @@ impl Contact {
     }
 }
 
+/// A subscription: which events of the PIM go to which URL.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Subscription {
+    /// Its id.
     pub id: String,
+    /// The event types it delivers.
     #[serde(default)]
     pub events: Vec<String>,
+    /// `active`, `suspended`, ...; absent means active.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
+    /// Its filter expression, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub filter: Option<String>,
+    /// Whether events carry the product's identifier.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub send_product_identifier: Option<bool>,
+    /// Where it delivers, and with which secrets and headers.
     #[serde(default)]
     pub config: SubscriptionConfig,
+    /// Every other field, as Akeneo answered it.
     #[serde(flatten)]
     pub other: Map<String, Value>,
 }
@@ -69,35 +86,44 @@ impl Subscription {
             .is_none_or(|s| s.eq_ignore_ascii_case("active"))
     }
 
+    /// Its status, `active` when absent.
     pub fn status_text(&self) -> &str {
         self.status.as_deref().unwrap_or("active")
     }
 
+    /// The URL it delivers to; empty when absent.
     pub fn url(&self) -> &str {
         self.config.url.as_deref().unwrap_or("")
     }
 }
 
+/// Where a subscription delivers.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SubscriptionConfig {
+    /// The destination URL.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
     /// Redacted in answers: only whether each is set can be read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secret: Option<SecretPair>,
+    /// Headers added to each delivery.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub headers: Option<Map<String, Value>>,
 }
 
+/// A subscription's signing secrets: each event is signed with both.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SecretPair {
+    /// The primary secret (redacted in answers).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub primary: Option<String>,
+    /// The secondary secret, during a rotation (redacted in answers).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secondary: Option<String>,
 }
 
 impl SecretPair {
+    /// Whether a secondary secret is set.
     pub fn has_secondary(&self) -> bool {
         self.secondary.as_deref().is_some_and(|s| !s.is_empty())
     }
@@ -106,23 +132,31 @@ impl SecretPair {
 /// One delivery log line (`GET /logs`): an `action` or an `error`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LogEntry {
+    /// The entry's id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub log_id: Option<String>,
+    /// `action` or `error`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub log_type: Option<String>,
     /// RFC 3339.
     #[serde(default)]
     pub timestamp: String,
+    /// The subscription it is about.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subscription_id: Option<String>,
+    /// What was done.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub operation: Option<String>,
+    /// Why it failed, for an error.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error_reason: Option<String>,
+    /// The HTTP status the destination answered, for an error.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error_code: Option<i64>,
+    /// The error's message.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error_message: Option<String>,
+    /// Every other field, as Akeneo answered it.
     #[serde(flatten)]
     pub other: Map<String, Value>,
 }

@@ -12,22 +12,32 @@ use super::model::Subscription;
 pub struct Desired {
     /// The Event Platform Request URL of the deployment.
     pub url: String,
+    /// The event types.
     pub events: Vec<String>,
+    /// The filter expression, if any.
     pub filter: Option<String>,
+    /// Whether events carry the product's identifier.
     pub send_product_identifier: bool,
 }
 
 /// One field that differs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Change {
+    /// The event types differ.
     Events {
+        /// Types to add.
         added: Vec<String>,
+        /// Types to remove.
         removed: Vec<String>,
     },
+    /// The filter differs.
     Filter {
+        /// The current filter.
         from: Option<String>,
+        /// The desired filter.
         to: Option<String>,
     },
+    /// `send_product_identifier` becomes this.
     SendProductIdentifier(bool),
 }
 
@@ -55,12 +65,14 @@ impl std::fmt::Display for Change {
     }
 }
 
+/// What `subscribe` does to the subscription.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Plan {
     /// No subscription points at the URL yet.
     Create,
     /// It exists; these fields differ.
     Update(Vec<Change>),
+    /// It is as desired: nothing to do.
     Unchanged,
 }
 

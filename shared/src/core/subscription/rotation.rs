@@ -22,6 +22,7 @@ pub enum Step {
 }
 
 impl Step {
+    /// Every step, in order.
     pub const ALL: [Step; 5] = [
         Step::Stage,
         Step::AddSecondary,
@@ -30,6 +31,7 @@ impl Step {
         Step::Forget,
     ];
 
+    /// What the step does, in one line.
     pub fn describe(self) -> &'static str {
         match self {
             Step::Stage => "the receiver accepts the new secret",

@@ -18,6 +18,10 @@ use crate::ports::queue::{QueueSender, ReceivedMessage, VisibilityChanger};
 #[error("{0} failed message(s) have no message id; failing the whole batch so none is lost")]
 pub struct UnidentifiedFailures(usize);
 
+/// Runs the processor Lambda: hands each SQS batch to `processor` and
+/// answers a partial batch response (the failed message ids), until the
+/// runtime stops. Errors only when the runtime cannot start or talk to
+/// Lambda.
 pub async fn run<H, D, V>(processor: Processor<H, D, V>) -> Result<(), lambda_runtime::Error>
 where
     H: EventHandler,

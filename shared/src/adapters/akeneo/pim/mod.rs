@@ -59,19 +59,32 @@ const PRODUCT_MODELS: &str = "/api/rest/v1/product-models";
 /// `None`, or absent from a search). Never carries a token or a credential.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PimError {
+    /// `url` is not an http(s) URL, or a `path_and_query` names another origin.
     #[error("{0:?} is not a PIM URL")]
     InvalidUrl(String),
+    /// The HTTP client could not be built (the TLS setup failed).
     #[error("cannot build the HTTP client: {0}")]
     Client(String),
+    /// No access token could be had.
     #[error("authentication: {0}")]
     Auth(#[from] AuthError),
+    /// The call gave up: the PIM was down, slow or rate-limiting past the
+    /// deadline (see [`TransportError`]).
     #[error("PIM API: {0}")]
     Transport(#[from] TransportError),
+    /// 401 twice: with the token held, then with a new one.
     #[error("the PIM refused a fresh access token (401)")]
     Unauthorized,
     /// Any other 4xx: 403 (no permission), 422 (invalid data), ...
     #[error("the PIM refused the request ({status}): {message}")]
-    Refused { status: u16, message: String },
+    Refused {
+        /// The HTTP status.
+        status: u16,
+        /// Akeneo's error message.
+        message: String,
+    },
+    /// A 2xx whose body is not what the call expects, or search pages that
+    /// never end or leave the PIM's origin.
     #[error("the PIM's answer was not understood: {0}")]
     InvalidAnswer(String),
 }
@@ -99,6 +112,32 @@ impl From<CallError> for PimError {
 /// A client of one PIM connection. Cheap to clone; every client of the same
 /// connection in the process shares one token and one limit on calls in
 /// flight.
+///
+/// In business logic, take the connection the processor is configured with
+/// (`PIM_URL` and its credentials), so both share that token and that limit:
+///
+/// ```no_run
+/// use std::time::Duration;
+///
+/// use akeneo_event_relay::adapters::akeneo::PimClient;
+/// use http::Method;
+/// use tokio::time::Instant;
+///
+/// # async fn example() -> Result<(), Box<dyn std::error::Error>> {
+/// let Some(pim): Option<PimClient> = akeneo_event_relay::assembly::pim::client_from_env().await? else {
+///     return Ok(()); // No PIM configured.
+/// };
+/// // Every call ends by its deadline, retries included.
+/// let deadline = Instant::now() + Duration::from_secs(10);
+/// let uuids = ["1fd20ad8-ef95-49d7-a581-fb9f8ac0c5ad".to_owned()];
+/// for (uuid, product) in pim.products_by_uuid(&uuids, deadline).await? {
+///     println!("{uuid}: {}", product.get());
+/// }
+/// let answer = pim.call(Method::GET, "/api/rest/v1/categories?limit=10", None, deadline).await?;
+/// println!("{} {}", answer.status, String::from_utf8_lossy(&answer.body));
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone)]
 pub struct PimClient {
     connection: Arc<Connection>,

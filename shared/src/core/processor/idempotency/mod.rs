@@ -79,10 +79,12 @@ impl Counts {
 }
 
 impl Idempotency {
+    /// Claims and records through `store`, remembering for `window`.
     pub fn new(store: Arc<dyn IdempotencyStore>, window: Duration) -> Idempotency {
         Idempotency { store, window }
     }
 
+    /// How long handled events are remembered.
     pub fn window(&self) -> Duration {
         self.window
     }

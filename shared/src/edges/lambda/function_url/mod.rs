@@ -30,6 +30,9 @@ use crate::core::receiver::Receiver;
 use crate::observability::gathered;
 use crate::ports::queue::QueueSender;
 
+/// Runs the receiver Lambda: answers each Function URL invocation with
+/// `receiver` until the runtime stops. Errors only when the runtime cannot
+/// start or talk to Lambda.
 pub async fn run<Q: QueueSender + 'static>(receiver: Receiver<Q>) -> Result<(), lambda_runtime::Error> {
     let receiver = Arc::new(receiver);
     // Read as the one event shape a Function URL sends: `LambdaRequest`'s own

@@ -12,6 +12,7 @@ use lambda_http::{Body, Request};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RawPath(pub String);
 
+/// Why an invocation could not be read as a Function URL request.
 #[derive(Debug, thiserror::Error)]
 pub enum FunctionUrlError {
     /// Lambda marked the body base64 but it does not decode; nothing the
@@ -24,6 +25,8 @@ pub enum FunctionUrlError {
 }
 
 impl FunctionUrlError {
+    /// The answer's status: 400 for a body that does not decode, 500 for an
+    /// invocation of another shape.
     pub fn status(&self) -> StatusCode {
         match self {
             FunctionUrlError::Base64 => StatusCode::BAD_REQUEST,
@@ -31,6 +34,7 @@ impl FunctionUrlError {
         }
     }
 
+    /// Its stable code: `invalid_encoding` or `unsupported_event`.
     pub fn code(&self) -> &'static str {
         match self {
             FunctionUrlError::Base64 => "invalid_encoding",
