@@ -76,6 +76,7 @@ fn message(protocol: Protocol, kind: &str, id: &str, uuid: &str, occurred_at: &s
     let raw = match protocol {
         Protocol::EventsApi => format!(r#"{{"data":{{"resource":{{"uuid":"{uuid}"}}}}}}"#),
         Protocol::EventPlatform => format!(r#"{{"data":{{"product":{{"uuid":"{uuid}"}}}}}}"#),
+        Protocol::CatchUp => format!(r#"{{"catch_up":{{"run":"r"}},"product":{{"uuid":"{uuid}"}}}}"#),
     };
     let fields = EventFields {
         id: Some(id.into()),

@@ -6,6 +6,7 @@
 
 mod support;
 
+mod catch_up;
 mod forwarding_limits;
 mod hostile_akeneo;
 mod idempotency_dynamodb;

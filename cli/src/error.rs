@@ -47,6 +47,8 @@ pub enum CliError {
     Filter(#[from] shared::core::subscription::filter::FilterError),
     #[error("--forward-to: {0}")]
     Forward(String),
+    #[error("catch-up: {0}")]
+    CatchUp(String),
     #[error("no random source to make a secret from")]
     NoRandomness,
     #[error("{url} did not answer ({source})")]

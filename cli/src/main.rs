@@ -4,6 +4,7 @@
 mod commands;
 mod deployment;
 mod error;
+mod local_queue;
 mod redrive_token;
 mod samples;
 

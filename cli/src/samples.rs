@@ -38,13 +38,14 @@ pub fn is_known(protocol: Protocol, kind: &str) -> bool {
         Protocol::EventPlatform => {
             EVENT_PLATFORM_TYPES.contains(&kind.strip_prefix(EVENT_PLATFORM_PREFIX).unwrap_or(kind))
         }
+        // Not Akeneo's: `send` never plays it.
+        Protocol::CatchUp => false,
     }
 }
 
 pub fn default_type(protocol: Protocol) -> &'static str {
     match protocol {
-        Protocol::EventsApi => "product.updated",
-        Protocol::EventPlatform => "product.updated",
+        Protocol::EventsApi | Protocol::EventPlatform | Protocol::CatchUp => "product.updated",
     }
 }
 
@@ -53,7 +54,7 @@ pub fn default_type(protocol: Protocol) -> &'static str {
 pub fn body(protocol: Protocol, kind: &str) -> Vec<u8> {
     match protocol {
         Protocol::EventsApi => events_api_body(kind),
-        Protocol::EventPlatform => event_platform_body(kind),
+        Protocol::EventPlatform | Protocol::CatchUp => event_platform_body(kind),
     }
 }
 

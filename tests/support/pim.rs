@@ -13,6 +13,11 @@
 //! - `GET /api/rest/v1/products-uuid?search={"uuid":[{"operator":"IN","value":[…]}]}&limit=N`
 //!   and the same on `product-models` by `code`: pages of at most `limit`
 //!   (1–100) items, linked by `_links.next`; unknown keys are simply absent.
+//! - `GET …?search={"updated":[{"operator":"BETWEEN","value":["YYYY-MM-DD hh:mm:ss",…]}]}`
+//!   (also `>` and `<`; several conditions all hold; UTC) on both
+//!   collections, paged by `page` or by `pagination_type=search_after`
+//!   (pim-api-docs `rest-api/filter.md`, `rest-api/pagination.md`): a full
+//!   page links to the next with an opaque `search_after`.
 //! - `PATCH /api/rest/v1/products-uuid/{uuid}`: merges `values`, 204.
 //! - More than 4 calls in flight: 429 with `Retry-After`.
 //!
@@ -113,18 +118,27 @@ pub struct Search {
 struct Stored {
     value: Value,
     text: String,
+    /// `updated`, in Unix seconds.
+    updated: i64,
 }
 
 impl Stored {
     fn new(value: Value) -> Stored {
+        let updated = value["updated"]
+            .as_str()
+            .and_then(|t| time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok())
+            .map_or(0, |t| t.unix_timestamp());
         Stored {
             text: value.to_string(),
             value,
+            updated,
         }
     }
 }
 
-type Store = Mutex<HashMap<String, Stored>>;
+/// Sorted by key: `search_after` pages in key order, as Akeneo pages in its
+/// own id order.
+type Store = Mutex<std::collections::BTreeMap<String, Stored>>;
 
 #[derive(Default)]
 struct State {
@@ -258,6 +272,28 @@ impl PimServer {
 
     pub fn up(&self) {
         self.state.down.store(false, Ordering::SeqCst);
+    }
+
+    /// Adds (or replaces) products with these `updated` times (RFC 3339).
+    pub fn put_products(&self, products: impl IntoIterator<Item = (String, String)>) {
+        let mut store = self.state.products.lock().unwrap();
+        for (uuid, updated) in products {
+            let mut value = product(&uuid);
+            // Identifiers are unique in a PIM (the stale guard keys on them too).
+            value["identifier"] = Value::String(format!("sku-{uuid}"));
+            value["updated"] = Value::String(updated);
+            store.insert(uuid, Stored::new(value));
+        }
+    }
+
+    /// Adds (or replaces) product models with these `updated` times.
+    pub fn put_product_models(&self, models: impl IntoIterator<Item = (String, String)>) {
+        let mut store = self.state.models.lock().unwrap();
+        for (code, updated) in models {
+            let mut value = product_model(&code);
+            value["updated"] = Value::String(updated);
+            store.insert(code, Stored::new(value));
+        }
     }
 
     /// Every access token issued so far expires now (refresh tokens stay valid).
@@ -501,6 +537,11 @@ fn search(
             "You cannot request more than 100 items.",
         );
     }
+    if let Some(Ok(search)) = query.get("search").map(|s| serde_json::from_str::<Value>(s))
+        && search.get("updated").is_some()
+    {
+        return search_updated(state, store, collection, &url, &query, &search["updated"], limit);
+    }
     let page: usize = query.get("page").and_then(|p| p.parse().ok()).unwrap_or(1).max(1);
     let values: Vec<String> = match query.get("search").map(|s| serde_json::from_str::<Value>(s)) {
         Some(Ok(search)) => search[key_name][0]["value"]
@@ -557,6 +598,101 @@ fn search(
         StatusCode::OK,
         format!(
             r#"{{"_links":{links},"current_page":{page},"_embedded":{{"items":[{}]}}}}"#,
+            items.join(",")
+        ),
+    )
+}
+
+/// Unix seconds of the filter's `YYYY-MM-DD hh:mm:ss` (UTC).
+fn filter_time(value: &Value) -> Option<i64> {
+    let text = value.as_str()?;
+    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
+    time::PrimitiveDateTime::parse(text, &format)
+        .ok()
+        .map(|t| t.assume_utc().unix_timestamp())
+}
+
+/// The `updated` conditions as an inclusive range of seconds; `None` when
+/// one is not understood (the PIM answers 422).
+fn updated_range(conditions: &Value) -> Option<(i64, i64)> {
+    let mut range = (i64::MIN, i64::MAX);
+    for condition in conditions.as_array()? {
+        let value = &condition["value"];
+        match condition["operator"].as_str()? {
+            "BETWEEN" => {
+                range.0 = range.0.max(filter_time(&value[0])?);
+                range.1 = range.1.min(filter_time(&value[1])?);
+            }
+            ">" => range.0 = range.0.max(filter_time(value)? + 1),
+            "<" => range.1 = range.1.min(filter_time(value)? - 1),
+            _ => return None,
+        }
+    }
+    Some(range)
+}
+
+fn search_updated(
+    state: &State,
+    store: &Store,
+    collection: &'static str,
+    url: &reqwest::Url,
+    query: &HashMap<String, String>,
+    conditions: &Value,
+    limit: usize,
+) -> Answer {
+    let Some((from, to)) = updated_range(conditions) else {
+        return error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Property \"updated\" expects a valid date.",
+        );
+    };
+    state.counts.lock().unwrap().searches += 1;
+    let after = query.get("search_after").cloned();
+    state.searches.lock().unwrap().push(Search {
+        collection,
+        values: after.clone().into_iter().collect(),
+        page: 0,
+    });
+    let size = limit.min(state.config.page_size);
+    let store = store.lock().unwrap();
+    let start = match &after {
+        Some(key) => std::ops::Bound::Excluded(key.clone()),
+        None => std::ops::Bound::Unbounded,
+    };
+    let page: Vec<(&String, &Stored)> = store
+        .range((start, std::ops::Bound::Unbounded))
+        .filter(|(_, stored)| (from..=to).contains(&stored.updated))
+        .take(size)
+        .collect();
+    let items: Vec<String> = page
+        .iter()
+        .map(|(key, stored)| {
+            let links = json!({"self": {"href": format!("{}/api/rest/v1/{collection}/{key}", state.base)}});
+            format!(r#"{{"_links":{links},{}"#, &stored.text[1..])
+        })
+        .collect();
+    let link = |after: Option<&str>| {
+        let mut next = url.clone();
+        next.query_pairs_mut()
+            .clear()
+            .append_pair("search", &query["search"])
+            .append_pair("pagination_type", "search_after")
+            .append_pair("limit", &limit.to_string());
+        if let Some(after) = after {
+            next.query_pairs_mut().append_pair("search_after", after);
+        }
+        json!({"href": next.as_str()})
+    };
+    let mut links = json!({"self": link(after.as_deref()), "first": link(None)});
+    if page.len() == size
+        && let Some((last, _)) = page.last()
+    {
+        links["next"] = link(Some(last));
+    }
+    answer_text(
+        StatusCode::OK,
+        format!(
+            r#"{{"_links":{links},"_embedded":{{"items":[{}]}}}}"#,
             items.join(",")
         ),
     )

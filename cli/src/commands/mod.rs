@@ -1,6 +1,7 @@
 //! The commands, parsed with clap; each returns the process's exit code or a
 //! [`CliError`].
 
+mod catch_up;
 mod event_platform;
 mod pim_args;
 mod redrive;
@@ -52,6 +53,8 @@ enum Command {
     RotateSecret(Box<event_platform::rotate::RotateArgs>),
     /// Check a deployment (or the local serve) end to end.
     Doctor(Box<event_platform::doctor::DoctorArgs>),
+    /// Queue every product and product model the PIM updated in a time window.
+    CatchUp(Box<catch_up::CatchUpArgs>),
 }
 
 impl Cli {
@@ -65,6 +68,7 @@ impl Cli {
             Command::Logs(args) => event_platform::logs::run(*args).await,
             Command::RotateSecret(args) => event_platform::rotate::run(*args).await,
             Command::Doctor(args) => event_platform::doctor::run(*args).await,
+            Command::CatchUp(args) => catch_up::run(*args).await,
         }
     }
 }

@@ -63,7 +63,7 @@ pub async fn run(args: SendArgs) -> Result<ExitCode, CliError> {
     let secrets = if args.secret.is_empty() {
         vec![match protocol {
             Protocol::EventsApi => DEV_EVENTS_API_SECRET.to_owned(),
-            Protocol::EventPlatform => DEV_EVENT_PLATFORM_SECRET.to_owned(),
+            Protocol::EventPlatform | Protocol::CatchUp => DEV_EVENT_PLATFORM_SECRET.to_owned(),
         }]
     } else {
         args.secret.clone()
@@ -146,7 +146,8 @@ fn signed(
                 .unwrap_or(0);
             events_api::headers(&secrets[0], now, &body).to_vec()
         }
-        Protocol::EventPlatform => {
+        // `send` plays Akeneo: its protocols are the two of ProtocolArg.
+        Protocol::EventPlatform | Protocol::CatchUp => {
             event_platform::headers(&secrets[0], secrets.get(1).map(String::as_str), &body)
         }
     };

@@ -277,6 +277,10 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, CliError> {
                     let probes = Arc::clone(&probes);
                     Arc::new(move |id| probes.lock().is_ok_and(|seen| seen.contains(id)))
                 },
+                enqueue: {
+                    let queue = Arc::clone(&queue);
+                    Arc::new(move |body, attributes| queue.push(body, attributes))
+                },
             };
             println!(
                 "  redrive token (read by akeneo-relay redrive): {}",

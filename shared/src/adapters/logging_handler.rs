@@ -16,6 +16,7 @@ impl EventHandler for LoggingHandler {
     async fn handle(&self, event: &PimEvent) -> Outcome {
         info!(
             event_id = event.id.as_deref(),
+            protocol = event.protocol.as_str(),
             entity = event.entity.name(),
             action = ?event.action,
             uuid = event.keys.uuid.as_deref(),

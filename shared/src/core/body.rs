@@ -36,6 +36,8 @@ pub fn split_events(protocol: Protocol, body: &[u8]) -> Result<Vec<IncomingEvent
     match protocol {
         Protocol::EventsApi => split_events_api(body),
         Protocol::EventPlatform => split_event_platform(body),
+        // The relay writes catch-up events itself; no request carries them.
+        Protocol::CatchUp => Err(BodyError::NotEnvelope("a request of Akeneo's")),
     }
 }
 

@@ -3,6 +3,7 @@
 
 pub mod answers;
 pub mod body;
+pub mod catch_up;
 pub mod delivery;
 pub mod destination;
 pub mod event;

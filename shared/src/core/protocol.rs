@@ -15,10 +15,14 @@ pub enum Protocol {
     /// The Event Platform (`/event-platform`): CloudEvents, signed per
     /// subscription secret.
     EventPlatform,
+    /// Not Akeneo's: the relay's own catch-up, which reads what changed in a
+    /// time window from the PIM's REST API and queues one event per entity
+    /// (see [`crate::core::catch_up`]). It has no route.
+    CatchUp,
 }
 
 impl Protocol {
-    /// Both, in route order.
+    /// Akeneo's two, in route order: the ones the receiver has a route for.
     pub const ALL: [Protocol; 2] = [Protocol::EventsApi, Protocol::EventPlatform];
 
     /// The name used in routes, queue envelopes, message attributes and logs.
@@ -26,19 +30,24 @@ impl Protocol {
         match self {
             Protocol::EventsApi => "events-api",
             Protocol::EventPlatform => "event-platform",
+            Protocol::CatchUp => "catch-up",
         }
     }
 
     /// The protocol named `name` as [`Protocol::as_str`] writes it.
     pub fn from_name(name: &str) -> Option<Protocol> {
-        Protocol::ALL.into_iter().find(|p| p.as_str() == name)
+        [Protocol::EventsApi, Protocol::EventPlatform, Protocol::CatchUp]
+            .into_iter()
+            .find(|p| p.as_str() == name)
     }
 
-    /// Its route on the receiver: `/events-api` or `/event-platform`.
+    /// Its route on the receiver: `/events-api` or `/event-platform`; empty
+    /// for the catch-up, which has none.
     pub fn path(self) -> &'static str {
         match self {
             Protocol::EventsApi => "/events-api",
             Protocol::EventPlatform => "/event-platform",
+            Protocol::CatchUp => "",
         }
     }
 
@@ -47,6 +56,7 @@ impl Protocol {
         match self {
             Protocol::EventsApi => "Events API",
             Protocol::EventPlatform => "Event Platform",
+            Protocol::CatchUp => "catch-up",
         }
     }
 
@@ -57,6 +67,8 @@ impl Protocol {
         match self {
             Protocol::EventsApi => Duration::from_millis(400),
             Protocol::EventPlatform => Duration::from_millis(4_000),
+            // Nobody waits on a catch-up's answer: a page may take its time.
+            Protocol::CatchUp => Duration::from_secs(30),
         }
     }
 
@@ -66,7 +78,7 @@ impl Protocol {
     pub fn busy_status(self) -> StatusCode {
         match self {
             Protocol::EventsApi => StatusCode::SERVICE_UNAVAILABLE,
-            Protocol::EventPlatform => StatusCode::TOO_MANY_REQUESTS,
+            Protocol::EventPlatform | Protocol::CatchUp => StatusCode::TOO_MANY_REQUESTS,
         }
     }
 }

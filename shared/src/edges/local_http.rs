@@ -5,6 +5,7 @@
 //! survives running out of file descriptors, and logs every request it refuses
 //! before the receiver sees it.
 
+use std::collections::HashMap;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -30,6 +31,12 @@ pub const REDRIVE_PATH: &str = "/_relay/redrive";
 /// Path of the local-only admin question "has the processor seen this doctor
 /// probe?": `GET /_relay/probes/<event id>`, with the same token.
 pub const PROBES_PATH: &str = "/_relay/probes/";
+
+/// Path of the local-only admin action that puts messages on the embedded
+/// queue (`akeneo-relay catch-up` against `serve`), with the same token:
+/// `POST {"messages":[{"body":"…","attributes":{"protocol":"catch-up",…}}]}`,
+/// answered `{"ids":["…",…]}`.
+pub const QUEUE_PATH: &str = "/_relay/queue";
 
 /// A Function URL refuses a request body over 6 MB with 413; so does `serve`.
 pub const MAX_BODY_BYTES: usize = 6 * 1024 * 1024;
@@ -58,6 +65,20 @@ pub struct RedriveAdmin {
     pub action: Arc<dyn Fn() -> usize + Send + Sync>,
     /// Whether the processor has seen the doctor probe with this event id.
     pub probe_seen: Arc<dyn Fn(&str) -> bool + Send + Sync>,
+    /// Puts one message (body, attributes) on the queue; answers its id.
+    pub enqueue: Arc<dyn Fn(String, HashMap<String, String>) -> String + Send + Sync>,
+}
+
+#[derive(serde::Deserialize)]
+struct QueueRequest {
+    messages: Vec<QueueRequestMessage>,
+}
+
+#[derive(serde::Deserialize)]
+struct QueueRequestMessage {
+    body: String,
+    #[serde(default)]
+    attributes: HashMap<String, String>,
 }
 
 /// Where `serve` on `port` keeps its redrive token: the user's runtime folder
@@ -188,6 +209,11 @@ async fn respond<Q: QueueSender>(
             );
         }
     };
+    if parts.uri.path() == QUEUE_PATH
+        && let Some(admin) = redrive
+    {
+        return queue_action(admin, &parts.method, &parts.headers, &body, peer);
+    }
     let reply = receiver
         .handle(
             &parts.method,
@@ -229,6 +255,35 @@ fn redrive_action(
     let moved = (redrive.action)();
     tracing::info!(moved, "dead letters moved back to the queue");
     json(StatusCode::OK, format!(r#"{{"moved":{moved}}}"#))
+}
+
+fn queue_action(
+    admin: &RedriveAdmin,
+    method: &Method,
+    headers: &HeaderMap,
+    body: &[u8],
+    peer: SocketAddr,
+) -> Response<Full<Bytes>> {
+    if method != Method::POST || !same_token(bearer(headers), &admin.token) {
+        tracing::warn!(%peer, %method, "queue action refused: not a POST with the token");
+        return json(
+            StatusCode::UNAUTHORIZED,
+            r#"{"error":"unauthorized","message":"the admin routes need a POST with the token serve wrote"}"#
+                .into(),
+        );
+    }
+    let Ok(request) = serde_json::from_slice::<QueueRequest>(body) else {
+        return json(
+            StatusCode::BAD_REQUEST,
+            r#"{"error":"invalid_body","message":"expected {\"messages\":[{\"body\":…,\"attributes\":{…}}]}"}"#.into(),
+        );
+    };
+    let ids: Vec<String> = request
+        .messages
+        .into_iter()
+        .map(|message| (admin.enqueue)(message.body, message.attributes))
+        .collect();
+    json(StatusCode::OK, serde_json::json!({ "ids": ids }).to_string())
 }
 
 fn probe_question(

@@ -16,7 +16,7 @@ pub use event_bus::{BusError, EventBus};
 pub use handler::{EventHandler, Outcome};
 pub use idempotency::{Claim, ClaimOutcome, IdempotencyStore, StoreError};
 pub use payload_store::{PayloadStore, PayloadStoreError};
-pub use pim::{Found, PimReadError, PimReader};
+pub use pim::{Found, PageCursor, PimReadError, PimReader, UpdatedPages};
 pub use queue::{
     BatchEntry, BatchReport, FailedEntry, QueueError, QueueReceiver, QueueSender, QueuedEntry,
     ReceivedMessage, VisibilityChange, VisibilityChanger,

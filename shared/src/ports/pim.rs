@@ -1,12 +1,16 @@
 //! Reading the current products and product models from the PIM, for the
-//! processor's enrichment step (the PIM REST API client in AWS and locally).
+//! processor's enrichment step, and what changed in a time window, for the
+//! catch-up (the PIM REST API client in AWS and locally).
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use bytes::Bytes;
 use futures::future::BoxFuture;
 use serde_json::value::RawValue;
 use tokio::time::Instant;
+
+use crate::core::catch_up::{CatchUpEntity, Window};
 
 /// What a read found, by key (product uuid, lower case; product model code).
 /// A key that is not in it is gone: deleted, or hidden from the connection.
@@ -43,4 +47,27 @@ pub trait PimReader: Send + Sync + 'static {
         codes: &'a [String],
         deadline: Instant,
     ) -> BoxFuture<'a, Result<Found, PimReadError>>;
+}
+
+/// Where a catch-up reads next in one slice of its window.
+#[derive(Debug, Clone, Copy)]
+pub enum PageCursor<'a> {
+    /// The first page of the entities updated in this window.
+    First(&'a Window),
+    /// The page a previous page's `_links.next` named (unchecked: the reader
+    /// refuses one that leaves the PIM).
+    Next(&'a str),
+}
+
+/// Reads the entities updated in a time window, one search page at a time
+/// (for [`crate::core::catch_up`]).
+pub trait UpdatedPages: Send + Sync + 'static {
+    /// One page's body as the PIM sent it (a search page, read with
+    /// [`crate::core::answers::read_search_page`]).
+    fn updated_page<'a>(
+        &'a self,
+        entity: CatchUpEntity,
+        cursor: PageCursor<'a>,
+        deadline: Instant,
+    ) -> BoxFuture<'a, Result<Bytes, PimReadError>>;
 }

@@ -131,6 +131,8 @@ pub fn body_model(protocol: Protocol, body: &[u8]) -> BodyModel {
         (Protocol::EventsApi, _) => return BodyModel::NotEnvelope,
         (Protocol::EventPlatform, Value::Array(events)) => events,
         (Protocol::EventPlatform, event) => vec![event],
+        // No request carries the relay's own catch-up events.
+        (Protocol::CatchUp, _) => return BodyModel::NotEnvelope,
     };
     if events.iter().all(Value::is_object) {
         BodyModel::Events(events)
@@ -329,6 +331,7 @@ impl RequestCase {
                 events_api::headers(EVENTS_API_SECRETS[0], at, &body).to_vec()
             }
             Protocol::EventPlatform => event_platform::headers(EVENT_PLATFORM_SECRETS[0], None, &body),
+            Protocol::CatchUp => Vec::new(),
         };
         RequestCase {
             method: Method::POST,
@@ -371,6 +374,7 @@ impl RequestCase {
                 self.header(event_platform::ALGORITHM_HEADER),
                 &self.body,
             ),
+            Protocol::CatchUp => false,
         };
         if !signed {
             return (StatusCode::UNAUTHORIZED, vec![]);
@@ -420,7 +424,7 @@ pub fn check_request(case: &RequestCase) {
     };
     let path = match case.protocol {
         Protocol::EventsApi => "/events-api",
-        Protocol::EventPlatform => "/event-platform",
+        Protocol::EventPlatform | Protocol::CatchUp => "/event-platform",
     };
     let now = UNIX_EPOCH + Duration::from_secs(NOW);
     let reply = runtime().block_on(receiver.handle(&case.method, path, &headers, &case.body, now));

@@ -148,7 +148,7 @@ fn request() -> impl Strategy<Value = RequestCase> {
                     events_api::TIMESTAMP_HEADER,
                     events_api::SIGNATURE_HEADER,
                 ),
-                Protocol::EventPlatform => (
+                Protocol::EventPlatform | Protocol::CatchUp => (
                     body.clone(),
                     &EVENT_PLATFORM_SECRETS,
                     event_platform::PRIMARY_HEADER,
@@ -157,7 +157,7 @@ fn request() -> impl Strategy<Value = RequestCase> {
             };
         let first = match protocol {
             Protocol::EventsApi => Just(Some(timestamp.into_bytes())).boxed(),
-            Protocol::EventPlatform => signature_value(message.clone(), secrets).boxed(),
+            Protocol::EventPlatform | Protocol::CatchUp => signature_value(message.clone(), secrets).boxed(),
         };
         (first, signature_value(message, secrets), any::<bool>()).prop_map(
             move |(first, second, as_akeneo)| {

@@ -2,13 +2,14 @@
 //! which action, which keys, who, from where.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use super::{Action, Author, Entity, EntityKeys, Origin, PimEvent};
+use super::{Action, Author, Current, Entity, EntityKeys, Origin, PimEvent};
 use crate::core::message::Envelope;
 use crate::core::protocol::Protocol;
 
@@ -54,6 +55,15 @@ struct CloudEvent<'a> {
     data: Option<HashMap<String, &'a RawValue>>,
 }
 
+/// The relay's catch-up document (see [`crate::core::catch_up::event`]).
+#[derive(Deserialize, Default)]
+struct CatchUpDocument<'a> {
+    #[serde(default, borrow)]
+    product: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    product_model: Option<&'a RawValue>,
+}
+
 #[derive(Deserialize, Default)]
 struct RawAuthor {
     #[serde(default)]
@@ -68,6 +78,7 @@ impl PimEvent {
     pub fn from_envelope(envelope: Envelope) -> PimEvent {
         let protocol = envelope.protocol;
         let (entity, action) = classify(protocol, envelope.kind.as_deref());
+        let mut current = None;
         let (keys, author, origin) = match protocol {
             Protocol::EventsApi => {
                 let event: EventsApiEvent = serde_json::from_str(envelope.event.get()).unwrap_or_default();
@@ -101,6 +112,19 @@ impl PimEvent {
                     envelope.source.map_or(Origin::Unknown, Origin::Subscription),
                 )
             }
+            Protocol::CatchUp => {
+                let document: CatchUpDocument =
+                    serde_json::from_str(envelope.event.get()).unwrap_or_default();
+                let item = document.product.or(document.product_model);
+                let keys = item
+                    .and_then(|raw| serde_json::from_str::<RawKeys>(raw.get()).ok())
+                    .unwrap_or_default()
+                    .into_keys();
+                // The catch-up read the entity moments ago: that read is its
+                // current state, and enrichment need not read it again.
+                current = item.map(|raw| Current::Found(Arc::from(raw.to_owned())));
+                (keys, None, envelope.source.map_or(Origin::Unknown, Origin::Pim))
+            }
         };
 
         PimEvent {
@@ -119,7 +143,7 @@ impl PimEvent {
             received_at: envelope.received_at,
             raw: envelope.event,
             stale: None,
-            current: None,
+            current,
             stored_at: None,
         }
     }
@@ -133,7 +157,7 @@ fn classify(protocol: Protocol, kind: Option<&str>) -> (Entity, Action) {
         return (Entity::Other(String::new()), Action::Other(String::new()));
     };
     let short = match protocol {
-        Protocol::EventsApi => Some(kind),
+        Protocol::EventsApi | Protocol::CatchUp => Some(kind),
         Protocol::EventPlatform => kind
             .strip_prefix("com.akeneo.pim.")
             .and_then(|rest| rest.split_once('.'))

@@ -139,6 +139,35 @@ impl PimEvent {
         self.stale.is_some()
     }
 
+    /// The catch-up run that queued it; `None` for Akeneo's own events.
+    /// A catch-up event is an update the relay found by reading the PIM
+    /// (after a suspension, an outage, or on a schedule), not one Akeneo sent:
+    ///
+    /// ```
+    /// # use akeneo_event_relay::{PimEvent, Protocol};
+    /// fn describe(event: &PimEvent) -> &'static str {
+    ///     match event.protocol {
+    ///         Protocol::CatchUp => "found by a catch-up: `event.current` is the product as read",
+    ///         _ => "sent by Akeneo",
+    ///     }
+    /// }
+    /// ```
+    pub fn catch_up_run(&self) -> Option<String> {
+        #[derive(serde::Deserialize)]
+        struct Document {
+            catch_up: Run,
+        }
+        #[derive(serde::Deserialize)]
+        struct Run {
+            run: String,
+        }
+        if self.protocol != Protocol::CatchUp {
+            return None;
+        }
+        let document: Document = serde_json::from_str(self.raw.get()).ok()?;
+        Some(document.catch_up.run)
+    }
+
     /// Parses `raw` into your own type for the fields this model leaves out.
     pub fn payload<'a, T: serde::Deserialize<'a>>(&'a self) -> Result<T, serde_json::Error> {
         serde_json::from_str(self.raw.get())

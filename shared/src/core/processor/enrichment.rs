@@ -31,9 +31,11 @@ enum Wanted {
 }
 
 /// What an event should be given, if anything: products by uuid (compared in
-/// lower case) and product models by code; never for deletions.
+/// lower case) and product models by code; never for deletions, nor for an
+/// event that already carries the entity (a catch-up's).
 fn wanted(event: &PimEvent) -> Option<Wanted> {
-    if event.action == Action::Deleted {
+    // A catch-up event arrives with what the PIM answered moments before.
+    if event.action == Action::Deleted || event.current.is_some() {
         return None;
     }
     match event.entity {

@@ -66,6 +66,8 @@ impl OwnAuthors {
                 .identifiers
                 .iter()
                 .any(|own| own.eq_ignore_ascii_case(author)),
+            // A catch-up event has no author: the PIM's search does not say who.
+            Protocol::CatchUp => false,
         }
     }
 }

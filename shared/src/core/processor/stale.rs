@@ -32,9 +32,11 @@ impl StalePolicy {
     /// - a thin Event Platform event (the keys only: the business logic reads
     ///   the current state from the PIM API) and a `*.updated.delta` (the
     ///   changes, which may still matter) are delivered, flagged.
+    ///
+    /// A catch-up event is a full snapshot too: skipped when stale.
     pub fn default_for(event: &PimEvent) -> StalePolicy {
         match (event.protocol, &event.action) {
-            (_, Action::Deleted) => StalePolicy::Skip,
+            (_, Action::Deleted) | (Protocol::CatchUp, _) => StalePolicy::Skip,
             (Protocol::EventsApi, Action::Created | Action::Updated) => StalePolicy::Skip,
             _ => StalePolicy::Deliver,
         }
@@ -62,7 +64,10 @@ pub fn records_to_read(pending: &[Option<&PimEvent>]) -> Vec<String> {
 
 /// `Some` when a strictly newer event about one of the event's keys was
 /// handled. Equal times are not stale: the Events API has one-second
-/// precision, and two events of the same second are not ordered.
+/// precision, and two events of the same second are not ordered. A catch-up
+/// event is also stale at an equal time: its time is the entity's `updated`
+/// second, and an event handled in that second or later already told the
+/// business logic about that state.
 pub fn staleness(event: &PimEvent, last_handled: &HashMap<String, OffsetDateTime>) -> Option<Stale> {
     let occurred_at = event.occurred_at?;
     let newest = entity_records(event)
@@ -70,7 +75,11 @@ pub fn staleness(event: &PimEvent, last_handled: &HashMap<String, OffsetDateTime
         .filter_map(|record| last_handled.get(record))
         .max()
         .copied()?;
-    (newest > occurred_at).then_some(Stale {
+    let older = match event.protocol {
+        Protocol::CatchUp => newest >= occurred_at,
+        _ => newest > occurred_at,
+    };
+    older.then_some(Stale {
         newer_handled: newest,
     })
 }

@@ -375,6 +375,7 @@ impl<Q: QueueSender> Receiver<Q> {
                 header(event_platform::ALGORITHM_HEADER),
                 body,
             ),
+            Protocol::CatchUp => Err(SignatureError::Mismatch),
         }
     }
 }

@@ -18,12 +18,16 @@ pub struct RouteSecrets {
     pub notifications: Secrets,
 }
 
+/// The catch-up has no route, so no secret.
+static NO_SECRETS: Secrets = Secrets::none();
+
 impl RouteSecrets {
     /// The secrets of `protocol`'s route.
     pub fn for_protocol(&self, protocol: Protocol) -> &Secrets {
         match protocol {
             Protocol::EventsApi => &self.events_api,
             Protocol::EventPlatform => &self.event_platform,
+            Protocol::CatchUp => &NO_SECRETS,
         }
     }
 

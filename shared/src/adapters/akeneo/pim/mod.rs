@@ -32,6 +32,7 @@
 //! ```
 
 mod reader;
+mod updated;
 
 use std::collections::HashMap;
 use std::sync::Arc;

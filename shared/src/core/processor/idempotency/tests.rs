@@ -74,6 +74,7 @@ fn event_message(
     let raw = match protocol {
         Protocol::EventsApi => format!(r#"{{"data":{{"resource":{{"uuid":"{uuid}"}}}}}}"#),
         Protocol::EventPlatform => format!(r#"{{"data":{{"product":{{"uuid":"{uuid}"}}}}}}"#),
+        Protocol::CatchUp => format!(r#"{{"catch_up":{{"run":"r"}},"product":{{"uuid":"{uuid}"}}}}"#),
     };
     let fields = EventFields {
         id: id.map(Into::into),

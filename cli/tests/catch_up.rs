@@ -1,0 +1,195 @@
+//! `akeneo-relay catch-up` against a real `serve` and the PIM test server:
+//! the window's products and product models reach the business logic once,
+//! a second run over the same window runs it zero more times, and a run
+//! killed half way goes on with `--resume`.
+
+mod support;
+
+#[path = "../../tests/support/pim.rs"]
+mod pim;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use pim::{CLIENT_ID, CLIENT_SECRET, Config, PASSWORD, PimServer, USERNAME};
+use support::Serve;
+
+const SINCE: &str = "2026-12-01T10:00:00Z";
+const UNTIL: &str = "2026-12-01T12:00:00Z";
+
+fn uuid(n: usize) -> String {
+    format!("00000000-0000-4000-8000-{n:012}")
+}
+
+/// `count` products (and `count / 10` product models) updated across the
+/// window, off the slices' boundary seconds.
+async fn pim_with(count: usize, config: Config) -> PimServer {
+    let server = PimServer::start(config, &[], &[]).await;
+    let at = |n: usize| format!("2026-12-01T10:{:02}:{:02}+00:00", (n / 60) % 60, 1 + (n % 59));
+    server.put_products((0..count).map(|n| (uuid(n), at(n))));
+    server.put_product_models((0..count / 10).map(|n| (format!("model_{n:04}"), at(n))));
+    server
+}
+
+fn checkpoint_path(name: &str) -> PathBuf {
+    std::env::temp_dir().join(format!("catch-up-{}-{name}.json", std::process::id()))
+}
+
+fn catch_up(pim: &PimServer, serve: &Serve, checkpoint: &Path, extra: &[&str]) -> Command {
+    let mut command = Command::new(support::binary());
+    command
+        .args(["catch-up", "--since", SINCE, "--until", UNTIL, "--json"])
+        .args(["--port", &serve.port.to_string()])
+        .args([
+            "--pim-url",
+            &pim.url,
+            "--pim-client-id",
+            CLIENT_ID,
+            "--pim-client-secret",
+            CLIENT_SECRET,
+        ])
+        .args(["--pim-username", USERNAME, "--pim-password", PASSWORD])
+        .arg("--checkpoint")
+        .arg(checkpoint)
+        .args(extra);
+    command
+}
+
+async fn run(mut command: Command) -> Output {
+    tokio::task::spawn_blocking(move || command.output().expect("catch-up runs"))
+        .await
+        .expect("joined")
+}
+
+fn summary(output: &Output) -> serde_json::Value {
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    serde_json::from_str(stdout.trim()).unwrap_or_else(|_| {
+        panic!(
+            "no JSON summary; stdout: {stdout}\nstderr: {}",
+            String::from_utf8_lossy(&output.stderr)
+        )
+    })
+}
+
+/// Catch-up events the business logic received, by event id.
+fn logic_runs(serve: &Serve) -> Vec<String> {
+    serve
+        .log_lines_with("event received")
+        .iter()
+        .filter(|line| line["protocol"] == "catch-up")
+        .filter_map(|line| line["event_id"].as_str().map(str::to_owned))
+        .collect()
+}
+
+async fn wait_until(what: &str, within: Duration, check: impl Fn() -> bool) {
+    let deadline = Instant::now() + within;
+    while !check() {
+        assert!(Instant::now() < deadline, "not within {within:?}: {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_catch_up_reaches_the_logic_once_and_a_second_run_zero_more_times() {
+    // GIVEN 300 products and 30 product models updated in the window, and serve
+    let pim = pim_with(300, Config::default()).await;
+    let serve = Serve::start(&[], None, &[]);
+    let first = checkpoint_path("first");
+    // WHEN the window is caught up
+    let output = run(catch_up(&pim, &serve, &first, &[])).await;
+    // THEN it finished, reading and queuing all 330, and the logic ran once for each
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let result = summary(&output);
+    assert_eq!(
+        (result["finished"].as_bool(), result["read"].as_u64()),
+        (Some(true), Some(330)),
+        "{result}"
+    );
+    wait_until("330 catch-up events handled", Duration::from_secs(30), || {
+        logic_runs(&serve).len() >= 330
+    })
+    .await;
+    // WHEN a second run catches up the same window
+    let processed_before = serve.log_lines_with("message processed").len();
+    let output = run(catch_up(&pim, &serve, &checkpoint_path("second"), &[])).await;
+    let again = summary(&output)["queued"].as_u64().expect("queued");
+    // THEN it queued them all again, and the logic ran zero more times
+    assert_eq!(again, 330);
+    wait_until(
+        "the second run's messages processed",
+        Duration::from_secs(30),
+        || serve.log_lines_with("message processed").len() >= processed_before + 330,
+    )
+    .await;
+    assert_eq!(logic_runs(&serve).len(), 330);
+    for path in [first, checkpoint_path("second")] {
+        let _ = std::fs::remove_file(path);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_catch_up_killed_half_way_goes_on_with_resume() {
+    // GIVEN 3,000 products in the window on a PIM taking 100 ms per call, and serve
+    let config = Config {
+        latency: Duration::from_millis(100),
+        ..Config::default()
+    };
+    let pim = pim_with(3_000, config).await;
+    let serve = Serve::start(&[], None, &[]);
+    let checkpoint = checkpoint_path("killed");
+    // WHEN the run is killed once its checkpoint records ten pages
+    let mut child = catch_up(&pim, &serve, &checkpoint, &[])
+        .spawn()
+        .expect("catch-up starts");
+    let pages = |path: &Path| -> u64 {
+        std::fs::read(path)
+            .ok()
+            .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
+            .and_then(|saved| saved["tally"]["pages"].as_u64())
+            .unwrap_or(0)
+    };
+    wait_until("ten pages in the checkpoint", Duration::from_secs(30), || {
+        pages(&checkpoint) >= 10
+    })
+    .await;
+    child.kill().expect("killed");
+    let _ = child.wait();
+    let saved_pages = pages(&checkpoint);
+    // AND run again without --resume, then with it
+    let refused = run(catch_up(&pim, &serve, &checkpoint, &[])).await;
+    let searches_before = pim.counts().searches;
+    let output = run(catch_up(&pim, &serve, &checkpoint, &["--resume"])).await;
+    let searches = pim.counts().searches - searches_before;
+    // THEN the plain rerun is refused, naming --resume, and the resumed run finishes
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--resume"));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let result = summary(&output);
+    assert_eq!(result["finished"].as_bool(), Some(true), "{result}");
+    // (it read only the pages after the checkpoint: fewer searches than pages in all)
+    let all_pages = result["pages"].as_u64().expect("pages");
+    assert!(all_pages > saved_pages, "{result}");
+    assert!(
+        (searches as u64) < all_pages,
+        "{searches} searches for {all_pages} pages"
+    );
+    // AND the logic saw each of the 3,300 entities once
+    wait_until("3,300 catch-up events handled", Duration::from_secs(60), || {
+        logic_runs(&serve).len() >= 3_300
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let runs = logic_runs(&serve);
+    let unique: std::collections::BTreeSet<&String> = runs.iter().collect();
+    assert_eq!((runs.len(), unique.len()), (3_300, 3_300));
+    let _ = std::fs::remove_file(checkpoint);
+}
