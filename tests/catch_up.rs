@@ -385,3 +385,165 @@ pub fn product_updated_at(id: &str, uuid: &str, time: &str) -> ReceivedMessage {
         &OutboundMessage::build(Protocol::EventPlatform, &raw, &fields, time),
     )
 }
+
+mod jobs {
+    //! The processor running catch-up jobs by itself: a resume after a
+    //! suspension, a scheduled window.
+
+    use super::*;
+    use shared::core::catch_up::Job;
+    use shared::core::processor::catch_up_jobs::CatchUpJobs;
+    use shared::ports::queue::{DynQueueSender, SharedQueue};
+
+    type JobProcessor = Processor<Logic, MemoryQueue, MemoryVisibility>;
+
+    /// A processor whose catch-ups queue onto `queue`, suspensions kept in `store`.
+    fn processor(
+        server: &PimServer,
+        queue: &Arc<MemoryQueue>,
+        store: &Arc<EmbeddedIdempotencyStore>,
+    ) -> JobProcessor {
+        let runner = CatchUp::new(
+            Arc::new(client(server)) as Arc<dyn UpdatedPages>,
+            SharedQueue(Arc::clone(queue) as Arc<dyn DynQueueSender>),
+        );
+        let store = Arc::clone(store) as Arc<dyn IdempotencyStore>;
+        Processor::new(
+            Logic::default(),
+            MemoryQueue::new(Behaviour::Accept),
+            MemoryVisibility::default(),
+            Settings::default(),
+        )
+        .with_idempotency(Arc::clone(&store), Duration::from_secs(3_600))
+        .with_catch_up(CatchUpJobs::new(runner, "https://pim.example.com", Some(store)))
+    }
+
+    /// Processes what `queue` holds, and what that queues, until it is empty.
+    async fn drain(processor: &JobProcessor, queue: &MemoryQueue) -> usize {
+        let mut processed = 0;
+        loop {
+            let messages: Vec<_> = std::mem::take(&mut *queue.messages.lock().expect("lock"));
+            if messages.is_empty() {
+                return processed;
+            }
+            let received: Vec<ReceivedMessage> = messages
+                .iter()
+                .enumerate()
+                .map(|(n, message)| received(&format!("{processed}-{n}"), message))
+                .collect();
+            processed += received.len();
+            process_all(processor, &received).await;
+        }
+    }
+
+    fn push(queue: &MemoryQueue, job: &Job) {
+        queue
+            .messages
+            .lock()
+            .expect("lock")
+            .push(job.message("2026-12-07T12:00:00.000Z"));
+    }
+
+    #[tokio::test]
+    async fn a_resume_catches_up_the_suspended_window_and_the_hour_before_it() {
+        // GIVEN products updated during a suspension (10:30 to 11:30), in the hour before it,
+        // and two hours before it; the suspension processed
+        let server = PimServer::start(Config::default(), &[], &[]).await;
+        server.put_products([
+            (uuid(1), "2026-12-01T10:45:00+00:00".to_owned()),
+            (uuid(2), "2026-12-01T11:29:00+00:00".to_owned()),
+            (uuid(3), "2026-12-01T09:50:00+00:00".to_owned()),
+            (uuid(4), "2026-12-01T08:00:00+00:00".to_owned()),
+        ]);
+        let queue = Arc::new(MemoryQueue::new(Behaviour::Accept));
+        let store = Arc::new(EmbeddedIdempotencyStore::new());
+        let processor = processor(&server, &queue, &store);
+        let subscription = "sub-1".to_owned();
+        push(
+            &queue,
+            &Job::Suspended {
+                subscription: subscription.clone(),
+                at: "2026-12-01T10:30:00Z".into(),
+            },
+        );
+        drain(&processor, &queue).await;
+        // WHEN the resume is processed, and everything it queues
+        push(
+            &queue,
+            &Job::Resumed {
+                subscription,
+                at: "2026-12-01T11:30:00Z".into(),
+            },
+        );
+        let processed = drain(&processor, &queue).await;
+        // THEN the logic saw the products of the suspension and of the hour before it, once each
+        let runs = processor.handler().runs.lock().expect("lock").clone();
+        let seen: BTreeSet<&String> = runs.keys().collect();
+        assert_eq!(
+            seen,
+            [uuid(1), uuid(2), uuid(3)].iter().collect(),
+            "{processed} messages processed"
+        );
+        assert!(runs.values().all(|origins| origins == &["catch-up"]));
+    }
+
+    #[tokio::test]
+    async fn a_resume_whose_suspension_was_never_heard_of_catches_up_the_day_before() {
+        // GIVEN a product updated 20 hours before a resume, and no suspension on record
+        let server = PimServer::start(Config::default(), &[], &[]).await;
+        server.put_products([(uuid(1), "2026-11-30T15:30:00+00:00".to_owned())]);
+        let queue = Arc::new(MemoryQueue::new(Behaviour::Accept));
+        let store = Arc::new(EmbeddedIdempotencyStore::new());
+        let processor = processor(&server, &queue, &store);
+        // WHEN the resume is processed
+        push(
+            &queue,
+            &Job::Resumed {
+                subscription: "sub-1".into(),
+                at: "2026-12-01T11:30:00Z".into(),
+            },
+        );
+        drain(&processor, &queue).await;
+        // THEN the product reached the logic
+        let runs = processor.handler().runs.lock().expect("lock").clone();
+        assert_eq!(runs.keys().collect::<Vec<_>>(), [&uuid(1)]);
+    }
+
+    #[tokio::test]
+    async fn the_templates_scheduled_job_catches_up_the_last_hours() {
+        // GIVEN a product updated ten minutes ago, one yesterday, and the body the
+        // template's schedule sends every 2 hours
+        let server = PimServer::start(Config::default(), &[], &[]).await;
+        let now = OffsetDateTime::now_utc();
+        server.put_products([
+            (uuid(1), rfc3339(now - time::Duration::minutes(10))),
+            (uuid(2), rfc3339(now - time::Duration::days(1))),
+        ]);
+        let queue = Arc::new(MemoryQueue::new(Behaviour::Accept));
+        let store = Arc::new(EmbeddedIdempotencyStore::new());
+        let processor = processor(&server, &queue, &store);
+        let template = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml"))
+            .expect("the template");
+        let input = template
+            .lines()
+            .map(str::trim)
+            .find_map(|line| line.strip_prefix("Input: !Sub '"))
+            .expect("the schedule's Input");
+        let body = input
+            .trim_end_matches('\'')
+            .replace("${ReconciliationHours}", "2");
+        let scheduled = ReceivedMessage {
+            message_id: "scheduled-1".into(),
+            receipt_handle: Some("rh".into()),
+            body: Some(body),
+            receive_count: 1,
+            attributes: HashMap::new(),
+        };
+        // WHEN the processor receives it, then what it queues
+        process_all(&processor, &[scheduled]).await;
+        drain(&processor, &queue).await;
+        // THEN only the recent product reached the logic
+        let runs = processor.handler().runs.lock().expect("lock").clone();
+        assert_eq!(runs.keys().collect::<Vec<_>>(), [&uuid(1)]);
+    }
+}

@@ -619,3 +619,87 @@ async fn the_real_processor_publishes_each_event_once_to_an_eventbridge_bus() {
         "{printed}"
     );
 }
+
+const NOTIFICATION_SECRET: &str = "e2e-notification-secret";
+
+/// A signed Event Platform notification of `kind`, stamped now, to the
+/// receiver's Function URL.
+async fn notify(http: &reqwest::Client, port: u16, kind: &str) {
+    let now = time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .expect("a time");
+    let body = format!(
+        r#"{{"notification_type":"{kind}","timestamp":"{now}","subscription_id":"e2e-sub","subscriber_id":"e2e","destination":"https://relay.example/event-platform","events":[]}}"#
+    );
+    let signature = shared::core::signature::event_platform::sign(NOTIFICATION_SECRET, body.as_bytes());
+    let headers = vec![
+        ("X-AKENEO-SIGNATURE-PRIMARY".to_owned(), signature),
+        ("X-AKENEO-SIGNATURE-ALGORITHM".to_owned(), "HmacSHA256".to_owned()),
+    ];
+    let url = format!("http://127.0.0.1:{port}/lambda-url/receiver/event-platform/notifications");
+    post(http, url, headers, body).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_real_binaries_catch_up_a_resumed_subscriptions_window_by_themselves() {
+    // GIVEN both release binaries on a moto queue, the processor with an idempotency table
+    // and a PIM connection, and a subscription suspended now
+    let pim = PimServer::start(pim::Config::default(), &[], &[]).await;
+    let sqs = moto::sqs().await;
+    let (queue_url, dlq_url) = moto::create_queue_with_dlq(&sqs, "e2e-resume", 3).await;
+    let table = moto::create_idempotency_table("e2e-resume").await;
+    let port = free_port();
+    let _emulator = emulator(port);
+    listening(port).await;
+    let logs = temp_dir();
+    let processor_log = logs.join("processor-resume.log");
+    let receiver_env = [
+        ("QUEUE_URL", queue_url.clone()),
+        ("EVENT_PLATFORM_SECRETS", EP_SECRET.into()),
+        ("EVENT_PLATFORM_NOTIFICATION_SECRET", NOTIFICATION_SECRET.into()),
+    ];
+    let _receiver = function("receiver", port, &receiver_env, &logs.join("receiver-resume.log"));
+    let processor_env = [
+        ("QUEUE_URL", queue_url.clone()),
+        ("DEAD_LETTER_QUEUE_URL", dlq_url.clone()),
+        ("IDEMPOTENCY_TABLE", table),
+        ("PIM_URL", pim.url.clone()),
+        ("PIM_CLIENT_ID", pim::CLIENT_ID.into()),
+        ("PIM_CLIENT_SECRET", pim::CLIENT_SECRET.into()),
+        ("PIM_USERNAME", pim::USERNAME.into()),
+        ("PIM_PASSWORD", pim::PASSWORD.into()),
+    ];
+    let _processor = function("processor", port, &processor_env, &processor_log);
+    let http = crate::support::http_client(Duration::from_secs(30));
+    notify(&http, port, "subscription.suspended.system").await;
+    // AND five products updated in the PIM while it is suspended
+    let now = time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .expect("a time");
+    let uuids: Vec<String> = (0..5)
+        .map(|n| format!("00000000-0000-4000-8000-0000000e2e0{n}"))
+        .collect();
+    pim.put_products(uuids.iter().map(|uuid| (uuid.clone(), now.clone())));
+
+    // WHEN it is resumed, and the processor drains the queue: the two notifications'
+    // jobs, a page job per slice (16 per entity), and the five products' events
+    notify(&http, port, "subscription.resumed").await;
+    process_all(&http, port, &queue_url, 2 + 32 + 5).await;
+
+    // THEN the business logic saw each product once, as a catch-up event with its product
+    let (processed, outcomes) = read_processor_log(&processor_log);
+    for uuid in &uuids {
+        let line = processed
+            .values()
+            .find(|line| line["uuid"] == uuid.as_str())
+            .unwrap_or_else(|| panic!("{uuid} not caught up: {processed:?}"));
+        assert_eq!(
+            (line["protocol"].as_str(), line["current"].as_str()),
+            (Some("catch-up"), Some("found"))
+        );
+    }
+    assert_eq!(processed.len(), 5);
+    assert!(outcomes.iter().all(|o| o == "done"), "{outcomes:?}");
+    assert_eq!(moto::queue_counts(&sqs, &queue_url).await, (0, 0));
+    assert!(moto::drain(&sqs, &dlq_url).await.is_empty());
+}

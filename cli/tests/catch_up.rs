@@ -193,3 +193,117 @@ async fn a_catch_up_killed_half_way_goes_on_with_resume() {
     assert_eq!((runs.len(), unique.len()), (3_300, 3_300));
     let _ = std::fs::remove_file(checkpoint);
 }
+
+/// Posts a signed Event Platform notification of `kind`, stamped now, to
+/// serve; answers the status.
+fn notify(serve: &Serve, kind: &str) -> u16 {
+    let now = time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .expect("a time");
+    let body = format!(
+        r#"{{"notification_type":"{kind}","timestamp":"{now}","subscription_id":"sub-1","subscriber_id":"sbr-1","destination":"http://127.0.0.1/event-platform","events":[]}}"#
+    );
+    let signature = shared::core::signature::event_platform::sign(
+        "dev-event-platform-notification-secret",
+        body.as_bytes(),
+    );
+    let request = format!(
+        "POST /event-platform/notifications HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Type: application/json\r\nX-AKENEO-SIGNATURE-PRIMARY: {signature}\r\nX-AKENEO-SIGNATURE-ALGORITHM: HmacSHA256\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    serve.raw(request.as_bytes())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn after_a_suspension_and_a_resume_serve_catches_up_the_window_by_itself() {
+    // GIVEN serve with a PIM connection, and a subscription suspended now
+    let pim = PimServer::start(Config::default(), &[], &[]).await;
+    let serve = Serve::start(
+        &[
+            "--pim-url",
+            &pim.url,
+            "--pim-client-id",
+            CLIENT_ID,
+            "--pim-client-secret",
+            CLIENT_SECRET,
+            "--pim-username",
+            USERNAME,
+            "--pim-password",
+            PASSWORD,
+        ],
+        None,
+        &[],
+    );
+    assert_eq!(notify(&serve, "subscription.suspended.system"), 200);
+    // AND, while it is suspended, 120 products updated in the PIM (beside one updated three hours ago)
+    let now = time::OffsetDateTime::now_utc();
+    let at = |t: time::OffsetDateTime| {
+        t.format(&time::format_description::well_known::Rfc3339)
+            .expect("a time")
+    };
+    pim.put_products((0..120).map(|n| (uuid(n), at(now))));
+    pim.put_products([(uuid(999), at(now - time::Duration::hours(3)))]);
+    // WHEN the subscription is resumed
+    assert_eq!(notify(&serve, "subscription.resumed"), 200);
+    // THEN the business logic sees the 120 products, once each, and not the older one
+    wait_until("120 catch-up events handled", Duration::from_secs(30), || {
+        logic_runs(&serve).len() >= 120
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let runs = logic_runs(&serve);
+    let unique: std::collections::BTreeSet<&String> = runs.iter().collect();
+    assert_eq!((runs.len(), unique.len()), (120, 120));
+    assert!(runs.iter().all(|id| !id.contains(&uuid(999))));
+    // AND serve said it started the catch-up
+    assert!(serve.output().contains("catch-up started"), "{}", serve.output());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_dry_run_with_list_writes_every_entity_the_pim_has_and_queues_nothing() {
+    // GIVEN 250 products and 25 product models, and no serve running
+    let pim = pim_with(250, Config::default()).await;
+    let list = checkpoint_path("list").with_extension("tsv");
+    let mut command = Command::new(support::binary());
+    command
+        .args([
+            "catch-up",
+            "--since",
+            "1970-01-01T00:00:00Z",
+            "--dry-run",
+            "--json",
+        ])
+        .args([
+            "--pim-url",
+            &pim.url,
+            "--pim-client-id",
+            CLIENT_ID,
+            "--pim-client-secret",
+            CLIENT_SECRET,
+        ])
+        .args(["--pim-username", USERNAME, "--pim-password", PASSWORD])
+        .arg("--list")
+        .arg(&list);
+    // WHEN the whole history is listed
+    let output = run(command).await;
+    // THEN every product and product model is in the file, once, with its updated time
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(summary(&output)["queued"].as_u64(), Some(0));
+    let text = std::fs::read_to_string(&list).expect("the list");
+    let lines: std::collections::BTreeSet<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 275);
+    assert!(
+        lines.contains(format!("product\t{}\t2026-12-01T10:00:01Z", uuid(0)).as_str()),
+        "{text}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|line| line.starts_with("product-model\tmodel_0000\t"))
+    );
+    let _ = std::fs::remove_file(list);
+}

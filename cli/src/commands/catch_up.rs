@@ -53,6 +53,11 @@ pub struct CatchUpArgs {
     /// Read and count only: queue nothing, write no checkpoint.
     #[arg(long)]
     dry_run: bool,
+    /// Write every entity read to this file (`entity<TAB>key<TAB>updated`, one
+    /// per line): with --since 1970-01-01T00:00:00Z --dry-run, the PIM's full
+    /// list, to compare with your store and find deletions.
+    #[arg(long)]
+    list: Option<PathBuf>,
     /// Print the summary as JSON on stdout (progress stays on stderr).
     #[arg(long)]
     json: bool,
@@ -197,6 +202,27 @@ async fn execute<Q: QueueSender + Sync>(
     large: Option<LargeEvents>,
     checkpoint: Checkpoint,
 ) -> Result<ExitCode, CliError> {
+    let listing = match &args.list {
+        Some(path) => Some(Arc::new(Mutex::new(std::io::BufWriter::new(
+            std::fs::File::create(path).map_err(|source| CliError::ReadFile {
+                path: path.clone(),
+                source,
+            })?,
+        )))),
+        None => None,
+    };
+    let mut runner = runner;
+    if let Some(file) = &listing {
+        let file = Arc::clone(file);
+        runner = runner.with_listing(Arc::new(move |entity, key: &str, updated| {
+            let updated = updated
+                .map(shared::core::catch_up::window::rfc3339)
+                .unwrap_or_default();
+            if let Ok(mut file) = file.lock() {
+                let _ = writeln!(file, "{}\t{key}\t{updated}", entity.name());
+            }
+        }));
+    }
     let runner = runner
         .with_workers(usize::from(args.concurrency))
         .with_page_time(std::time::Duration::from_secs(args.page_timeout_secs))
@@ -229,6 +255,15 @@ async fn execute<Q: QueueSender + Sync>(
         })
         .await;
     progress.finish(&finished, started);
+    if let (Some(file), Some(path)) = (&listing, &args.list) {
+        let flushed = file.lock().map(|mut file| file.flush());
+        if let Ok(Err(source)) = flushed {
+            return Err(CliError::ReadFile {
+                path: path.clone(),
+                source,
+            });
+        }
+    }
     if !args.dry_run {
         write_checkpoint(&args.checkpoint, &finished).map_err(|source| CliError::ReadFile {
             path: args.checkpoint.clone(),

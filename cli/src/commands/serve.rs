@@ -20,19 +20,25 @@ use shared::adapters::logging_handler::LoggingHandler;
 use shared::adapters::webhook::{DEFAULT_TIMEOUT as FORWARD_TIMEOUT, WebhookForwarder};
 use shared::assembly::destination::Destination;
 use shared::config::{PIM_MAX_CONCURRENT_CALLS, PIM_SECRET_ARN, PimConfig, ReceiverConfig};
+use shared::core::catch_up::CatchUp;
 use shared::core::destination::detail::SOURCE;
 use shared::core::destination::publisher::BusPublisher;
 use shared::core::destination::standard_webhooks::SigningKey;
+use shared::core::message::SQS_MAX_MESSAGE_BYTES;
+use shared::core::processor::catch_up_jobs::CatchUpJobs;
 use shared::core::processor::idempotency::DEFAULT_WINDOW;
 use shared::core::processor::own_events::OwnAuthors;
 use shared::core::processor::{Processor, Settings};
 use shared::core::receiver::{LargeEvents, Receiver, RouteSecrets, SecretStore};
 use shared::edges::local_http::{self, REDRIVE_PATH, RedriveAdmin};
 use shared::edges::queue_poller::{PollStats, poll_once};
+use shared::ports::idempotency::IdempotencyStore;
 use shared::ports::pim::PimReader;
+use shared::ports::pim::UpdatedPages;
 use shared::ports::queue::{
     BatchEntry, BatchReport, QueueError, QueueReceiver, QueueSender, VisibilityChanger,
 };
+use shared::ports::queue::{DynQueueSender, SharedQueue};
 use shared::{EventHandler, Outcome, PimEvent};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -242,6 +248,8 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, CliError> {
     // object, which must then stay.
     let delete_when_done = matches!(logic, Destination::Logic(_));
     let pim = Pim::from_args(&args).await?;
+    // In process memory, forgotten when `serve` stops (as the embedded queue is).
+    let store = (!args.no_idempotency).then(|| Arc::new(EmbeddedIdempotencyStore::new()));
 
     match &args.queue_url {
         None => {
@@ -286,20 +294,25 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, CliError> {
                 "  redrive token (read by akeneo-relay redrive): {}",
                 token_file.path.display()
             );
-            let processor = pim.attach(idempotent(
-                Processor::new(logic, Arc::clone(&dlq), Arc::clone(&queue), settings)
-                    .with_payload_store(payloads.clone(), delete_when_done)
-                    .with_probe_recorder(Arc::new(move |id| {
-                        if let Ok(mut seen) = probes.lock() {
-                            seen.insert(id.to_owned());
-                        }
-                    })),
-                !args.no_idempotency,
-            ));
             let large_events = LargeEvents {
-                store: payloads,
+                store: payloads.clone(),
                 key_prefix: receiver_config.large_events.key_prefix.clone(),
             };
+            let processor = pim.attach(
+                idempotent(
+                    Processor::new(logic, Arc::clone(&dlq), Arc::clone(&queue), settings)
+                        .with_payload_store(payloads, delete_when_done)
+                        .with_probe_recorder(Arc::new(move |id| {
+                            if let Ok(mut seen) = probes.lock() {
+                                seen.insert(id.to_owned());
+                            }
+                        })),
+                    store.as_ref(),
+                ),
+                SharedQueue(Arc::clone(&queue) as Arc<dyn DynQueueSender>),
+                store.as_ref(),
+                Some(large_events.clone()),
+            );
             let moved_by_policy: MovedByPolicy = {
                 let queue = Arc::clone(&queue);
                 Arc::new(move || queue.moved_to_dead_letters())
@@ -338,15 +351,20 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, CliError> {
             }
             // The processor reads pointers from whichever bucket they name.
             let payloads = Arc::new(S3PayloadStore::new(&sdk, bucket.clone().unwrap_or_default()));
-            let processor = pim.attach(idempotent(
-                Processor::new(logic, dlq, Arc::clone(&queue), settings)
-                    .with_payload_store(payloads.clone(), delete_when_done),
-                !args.no_idempotency,
-            ));
             let large_events = bucket.map(|_| LargeEvents {
-                store: payloads,
+                store: payloads.clone(),
                 key_prefix: receiver_config.large_events.key_prefix.clone(),
             });
+            let processor = pim.attach(
+                idempotent(
+                    Processor::new(logic, dlq, Arc::clone(&queue), settings)
+                        .with_payload_store(payloads, delete_when_done),
+                    store.as_ref(),
+                ),
+                SharedQueue(Arc::clone(&queue) as Arc<dyn DynQueueSender>),
+                store.as_ref(),
+                large_events.clone(),
+            );
             relay(
                 listener,
                 &receiver_config,
@@ -396,15 +414,18 @@ async fn destination(args: &ServeArgs) -> Result<Destination<DemoLogic>, CliErro
 
 /// Skips duplicate and stale events through a store in process memory,
 /// forgotten when `serve` stops (as the embedded queue is).
-fn idempotent<H, D, V>(processor: Processor<H, D, V>, on: bool) -> Processor<H, D, V>
+fn idempotent<H, D, V>(
+    processor: Processor<H, D, V>,
+    store: Option<&Arc<EmbeddedIdempotencyStore>>,
+) -> Processor<H, D, V>
 where
     H: EventHandler,
     D: QueueSender,
     V: VisibilityChanger,
 {
-    if on {
+    if let Some(store) = store {
         println!("  idempotency: duplicate and stale events skipped (in memory)");
-        processor.with_idempotency(Arc::new(EmbeddedIdempotencyStore::new()), DEFAULT_WINDOW)
+        processor.with_idempotency(Arc::clone(store) as Arc<dyn IdempotencyStore>, DEFAULT_WINDOW)
     } else {
         println!("  idempotency: off, every delivery runs the business logic");
         processor
@@ -413,6 +434,7 @@ where
 
 /// The PIM connection of `--pim-url` and the authors to skip.
 struct Pim {
+    url: String,
     enrichment: Option<(shared::adapters::akeneo::PimClient, Duration)>,
     ignored_authors: Vec<String>,
     own: OwnAuthors,
@@ -439,6 +461,7 @@ impl Pim {
             .collect();
         let Some(config) = config else {
             return Ok(Pim {
+                url: String::new(),
                 enrichment: None,
                 ignored_authors,
                 own: OwnAuthors::default(),
@@ -460,6 +483,7 @@ impl Pim {
             }
         );
         Ok(Pim {
+            url: config.url.clone(),
             enrichment: Some((client, config.fetch_budget)),
             ignored_authors,
             own,
@@ -469,13 +493,23 @@ impl Pim {
     fn attach<H: EventHandler, D: QueueSender, V: VisibilityChanger>(
         &self,
         processor: Processor<H, D, V>,
+        queue: SharedQueue,
+        store: Option<&Arc<EmbeddedIdempotencyStore>>,
+        large_events: Option<LargeEvents>,
     ) -> Processor<H, D, V> {
         let processor = processor
             .with_ignored_authors(self.ignored_authors.clone())
             .with_own_authors(self.own.clone());
         match &self.enrichment {
             Some((client, budget)) => {
-                processor.with_pim(Arc::new(client.clone()) as Arc<dyn PimReader>, *budget)
+                // The same connection runs the catch-ups a resume or a
+                // schedule asks for, onto this queue.
+                let runner = CatchUp::new(Arc::new(client.clone()) as Arc<dyn UpdatedPages>, queue)
+                    .with_large_events(large_events, SQS_MAX_MESSAGE_BYTES);
+                let store = store.map(|store| Arc::clone(store) as Arc<dyn IdempotencyStore>);
+                processor
+                    .with_pim(Arc::new(client.clone()) as Arc<dyn PimReader>, *budget)
+                    .with_catch_up(CatchUpJobs::new(runner, &self.url, store))
             }
             None => processor,
         }

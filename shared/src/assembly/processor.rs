@@ -13,9 +13,22 @@ use crate::adapters::aws::s3::S3PayloadStore;
 use crate::adapters::aws::sdk_config;
 use crate::adapters::aws::sqs::SqsQueue;
 use crate::config::{DestinationConfig, ProcessorConfig};
+#[cfg(feature = "akeneo")]
+use crate::core::catch_up::CatchUp;
 use crate::core::processor::Processor;
+#[cfg(feature = "akeneo")]
+use crate::core::processor::catch_up_jobs::CatchUpJobs;
+#[cfg(feature = "akeneo")]
+use crate::core::receiver::LargeEvents;
 use crate::observability::metrics::Metrics;
 use crate::ports::handler::EventHandler;
+use crate::ports::idempotency::IdempotencyStore;
+#[cfg(feature = "akeneo")]
+use crate::ports::payload_store::PayloadStore;
+#[cfg(feature = "akeneo")]
+use crate::ports::pim::UpdatedPages;
+#[cfg(feature = "akeneo")]
+use crate::ports::queue::{DynQueueSender, SharedQueue};
 
 /// Reads the environment first, so a missing value stops init before the
 /// business logic builds its own clients.
@@ -73,15 +86,35 @@ pub async fn from_env<H: EventHandler>(
         .with_payload_store(Arc::new(payloads), delete_when_done)
         .with_metrics(Metrics::from_env())
         .with_ignored_authors(config.ignored_authors.clone());
-    if let Some(idempotency) = &config.idempotency {
-        let store = DynamoDbIdempotencyStore::new(&sdk, &idempotency.table);
-        processor = processor.with_idempotency(Arc::new(store), idempotency.window);
+    // Also where the catch-up remembers suspensions.
+    let store: Option<Arc<dyn IdempotencyStore>> = config.idempotency.as_ref().map(|idempotency| {
+        Arc::new(DynamoDbIdempotencyStore::new(&sdk, &idempotency.table)) as Arc<dyn IdempotencyStore>
+    });
+    if let (Some(table), Some(idempotency)) = (&store, &config.idempotency) {
+        processor = processor.with_idempotency(Arc::clone(table), idempotency.window);
     }
     match &config.pim {
         None => Ok(processor),
         #[cfg(feature = "akeneo")]
-        Some(pim) => super::pim::enrich(processor, pim, &sdk).await,
+        Some(pim) => {
+            let processor = super::pim::enrich(processor, pim, &sdk).await?;
+            // The catch-ups a resume or a schedule asks for: the same
+            // connection, onto the queue the processor consumes.
+            let client = super::pim::client(pim, Some(&sdk)).await?;
+            let large_events = config.large_events.bucket.as_ref().map(|bucket| LargeEvents {
+                store: Arc::new(S3PayloadStore::new(&sdk, bucket.clone())) as Arc<dyn PayloadStore>,
+                key_prefix: config.large_events.key_prefix.clone(),
+            });
+            let queue =
+                SharedQueue(Arc::new(SqsQueue::new(&sdk, &config.queue_url)) as Arc<dyn DynQueueSender>);
+            let runner = CatchUp::new(Arc::new(client) as Arc<dyn UpdatedPages>, queue)
+                .with_large_events(large_events, config.large_events.max_message_bytes);
+            Ok(processor.with_catch_up(CatchUpJobs::new(runner, &pim.url, store)))
+        }
         #[cfg(not(feature = "akeneo"))]
-        Some(_) => Err(logged(InitError::PimUnsupported)),
+        Some(_) => {
+            drop(store);
+            Err(logged(InitError::PimUnsupported))
+        }
     }
 }

@@ -50,6 +50,9 @@ pub struct ProcessorConfig {
     pub delete_payloads_when_done: bool,
     /// Where events go once every check has passed.
     pub destination: DestinationConfig,
+    /// Where the catch-up's entities too large for a queue message go (the
+    /// receiver's variables: `PAYLOAD_BUCKET`, ...).
+    pub large_events: super::payloads::LargeEventsConfig,
 }
 
 /// The idempotency store's configuration.
@@ -118,6 +121,7 @@ impl ProcessorConfig {
             pim: PimConfig::from_lookup(&lookup)?,
             ignored_authors: ignored_authors(&lookup),
             destination: DestinationConfig::from_lookup(&lookup)?,
+            large_events: super::payloads::LargeEventsConfig::from_lookup(&lookup)?,
         })
     }
 }

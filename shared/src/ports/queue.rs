@@ -219,3 +219,36 @@ mod tests {
         );
     }
 }
+
+/// A [`QueueSender`] that can sit behind a pointer (`Arc<dyn …>`), for
+/// parts that hold whichever queue the edge gives them (the processor's
+/// catch-up jobs). Every `QueueSender` is one.
+pub trait DynQueueSender: Send + Sync {
+    /// [`QueueSender::send_batch`], boxed.
+    fn send_batch_boxed<'a>(
+        &'a self,
+        entries: &'a [BatchEntry<'a>],
+    ) -> futures::future::BoxFuture<'a, Result<BatchReport, QueueError>>;
+}
+
+impl<T: QueueSender> DynQueueSender for T {
+    fn send_batch_boxed<'a>(
+        &'a self,
+        entries: &'a [BatchEntry<'a>],
+    ) -> futures::future::BoxFuture<'a, Result<BatchReport, QueueError>> {
+        Box::pin(self.send_batch(entries))
+    }
+}
+
+/// Any queue, shared.
+#[derive(Clone)]
+pub struct SharedQueue(pub Arc<dyn DynQueueSender>);
+
+impl QueueSender for SharedQueue {
+    fn send_batch<'a>(
+        &'a self,
+        entries: &'a [BatchEntry<'a>],
+    ) -> impl Future<Output = Result<BatchReport, QueueError>> + Send + 'a {
+        self.0.send_batch_boxed(entries)
+    }
+}

@@ -10,10 +10,12 @@
 
 pub mod checkpoint;
 pub mod event;
+pub mod job;
 pub mod run;
 pub mod window;
 
 pub use checkpoint::{Checkpoint, Position, Slice};
 pub use event::{CatchUpEntity, catch_up_message};
+pub use job::{JOB_TYPE, Job};
 pub use run::{CatchUp, CatchUpError, Tally};
 pub use window::{Window, WindowError};

@@ -10,8 +10,8 @@ use std::time::Duration;
 use futures::stream::{self, StreamExt, TryStreamExt};
 use tokio::time::Instant;
 
-use super::checkpoint::{Checkpoint, Position};
-use super::event::catch_up_message;
+use super::checkpoint::{Checkpoint, Position, Slice};
+use super::event::{CatchUpEntity, catch_up_message, updated_at};
 use crate::core::answers::read_search_page;
 use crate::core::answers::search_page::PageError;
 use crate::core::delivery::offload::{OffloadError, offload};
@@ -58,8 +58,23 @@ pub struct Tally {
     pub queued: u64,
 }
 
+/// Where a slice stands after one page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Step {
+    /// The slice's position now.
+    pub position: Position,
+    /// Entities on the page.
+    pub read: u64,
+    /// Events queued (0 in a dry run).
+    pub queued: u64,
+}
+
+/// Told about every entity read: its kind, its key, its `updated` time.
+pub type Listing = std::sync::Arc<dyn Fn(CatchUpEntity, &str, Option<time::OffsetDateTime>) + Send + Sync>;
+
 /// The reader, the queue, and how hard to push.
 pub struct CatchUp<Q> {
+    listing: Option<Listing>,
     pages: std::sync::Arc<dyn UpdatedPages>,
     queue: Q,
     large_events: Option<LargeEvents>,
@@ -73,6 +88,7 @@ impl<Q: QueueSender + Sync> CatchUp<Q> {
     /// PIM connection's calls in flight) and two minutes per page by default.
     pub fn new(pages: std::sync::Arc<dyn UpdatedPages>, queue: Q) -> CatchUp<Q> {
         CatchUp {
+            listing: None,
             pages,
             queue,
             large_events: None,
@@ -87,6 +103,13 @@ impl<Q: QueueSender + Sync> CatchUp<Q> {
     pub fn with_large_events(mut self, large_events: Option<LargeEvents>, max_message_bytes: usize) -> Self {
         self.large_events = large_events;
         self.max_message_bytes = max_message_bytes.min(crate::core::message::SQS_MAX_MESSAGE_BYTES);
+        self
+    }
+
+    /// Calls `listing` for every entity read (`--list`: the PIM's keys, to
+    /// compare with your store and find deletions).
+    pub fn with_listing(mut self, listing: Listing) -> Self {
+        self.listing = Some(listing);
         self
     }
 
@@ -144,61 +167,91 @@ impl<Q: QueueSender + Sync> CatchUp<Q> {
         F: Fn(&Checkpoint) + Sync,
     {
         loop {
-            let (entity, window, position, run, source) = {
+            let (slice, run, pim) = {
                 let checkpoint = lock(state);
-                let slice = &checkpoint.slices[index];
                 (
-                    slice.entity,
-                    slice.window(),
-                    slice.position.clone(),
+                    checkpoint.slices[index].clone(),
                     checkpoint.run.clone(),
                     checkpoint.pim.clone(),
                 )
             };
-            let Some(window) = window else {
-                return Err(CatchUpError::Page(PageError::NotAPage("a slice's window".into())));
-            };
-            let cursor = match &position {
-                Position::Start => PageCursor::First(&window),
-                Position::Next { url } => PageCursor::Next(url),
-                Position::Done => return Ok(()),
-            };
-            let deadline = Instant::now() + self.page_time;
-            let body = self.pages.updated_page(entity, cursor, deadline).await?;
-            let page = read_search_page(&body, entity.search_key())?;
-            let endless = page.next.as_deref().is_some_and(|next| {
-                page.items.is_empty() || matches!(&position, Position::Next { url } if url == next)
-            });
-            if endless {
-                return Err(CatchUpError::EndlessPages);
+            if slice.position == Position::Done {
+                return Ok(());
             }
-            let read = page.items.len() as u64;
-            let queued = if dry_run {
-                0
-            } else {
-                let received_at = format_timestamp(std::time::SystemTime::now());
-                let messages: Vec<OutboundMessage> = page
-                    .items
-                    .iter()
-                    .map(|(key, item)| catch_up_message(entity, key, item.get(), &run, &source, &received_at))
-                    .collect();
-                self.queue_page(messages, deadline).await?
-            };
+            let deadline = Instant::now() + self.page_time;
+            let step = self.step(&slice, &run, &pim, dry_run, deadline).await?;
             let mut checkpoint = lock(state);
-            checkpoint.slices[index].position = match page.next {
-                Some(url) => Position::Next { url },
-                None => Position::Done,
-            };
+            checkpoint.slices[index].position = step.position;
             checkpoint.tally.pages += 1;
-            checkpoint.tally.read += read;
-            checkpoint.tally.queued += queued;
+            checkpoint.tally.read += step.read;
+            checkpoint.tally.queued += step.queued;
             on_page(&checkpoint);
         }
     }
 
+    /// Reads the next page of `slice` (of the run `run` against the PIM at
+    /// `pim`) and queues its events unless `dry_run`; answers where the
+    /// slice stands after it.
+    pub async fn step(
+        &self,
+        slice: &Slice,
+        run: &str,
+        pim: &str,
+        dry_run: bool,
+        deadline: Instant,
+    ) -> Result<Step, CatchUpError> {
+        let window = slice
+            .window()
+            .ok_or_else(|| CatchUpError::Page(PageError::NotAPage("a slice's window".into())))?;
+        let cursor = match &slice.position {
+            Position::Start => PageCursor::First(&window),
+            Position::Next { url } => PageCursor::Next(url),
+            Position::Done => {
+                return Ok(Step {
+                    position: Position::Done,
+                    read: 0,
+                    queued: 0,
+                });
+            }
+        };
+        let body = self.pages.updated_page(slice.entity, cursor, deadline).await?;
+        let page = read_search_page(&body, slice.entity.search_key())?;
+        let endless = page.next.as_deref().is_some_and(|next| {
+            page.items.is_empty() || matches!(&slice.position, Position::Next { url } if url == next)
+        });
+        if endless {
+            return Err(CatchUpError::EndlessPages);
+        }
+        let read = page.items.len() as u64;
+        if let Some(listing) = &self.listing {
+            for (key, item) in &page.items {
+                listing(slice.entity, key, updated_at(item.get()));
+            }
+        }
+        let queued = if dry_run {
+            0
+        } else {
+            let received_at = format_timestamp(std::time::SystemTime::now());
+            let messages: Vec<OutboundMessage> = page
+                .items
+                .iter()
+                .map(|(key, item)| catch_up_message(slice.entity, key, item.get(), run, pim, &received_at))
+                .collect();
+            self.queue_messages(messages, deadline).await?
+        };
+        Ok(Step {
+            position: match page.next {
+                Some(url) => Position::Next { url },
+                None => Position::Done,
+            },
+            read,
+            queued,
+        })
+    }
+
     /// Every message on the queue (large ones stored and pointed to), or an
     /// error: a page is never half counted.
-    async fn queue_page(
+    pub async fn queue_messages(
         &self,
         messages: Vec<OutboundMessage>,
         deadline: Instant,

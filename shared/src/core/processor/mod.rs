@@ -5,6 +5,7 @@
 /// How long a retried message waits: exponential backoff with jitter.
 pub mod backoff;
 pub mod batch;
+pub mod catch_up_jobs;
 pub mod claim_check;
 pub mod dedupe;
 pub mod enrichment;
@@ -131,6 +132,7 @@ pub struct Processor<H, D, V> {
     enrichment: Option<Enrichment>,
     own_authors: own_events::OwnAuthors,
     probes: Option<probes::ProbeRecorder>,
+    catch_up: Option<catch_up_jobs::CatchUpJobs>,
 }
 
 impl<H: EventHandler, D: QueueSender, V: VisibilityChanger> Processor<H, D, V> {
@@ -148,7 +150,16 @@ impl<H: EventHandler, D: QueueSender, V: VisibilityChanger> Processor<H, D, V> {
             enrichment: None,
             own_authors: own_events::OwnAuthors::default(),
             probes: None,
+            catch_up: None,
         }
+    }
+
+    /// Runs the catch-up jobs the queue brings (the catch-up of a resumed
+    /// subscription's suspended window, a scheduled reconciliation) with
+    /// this PIM client and queue; without, such jobs are dead-lettered.
+    pub fn with_catch_up(mut self, jobs: catch_up_jobs::CatchUpJobs) -> Processor<H, D, V> {
+        self.catch_up = Some(jobs);
+        self
     }
 
     /// Skips duplicate and stale events through `store`, remembering handled
@@ -295,6 +306,9 @@ impl<H: EventHandler, D: QueueSender, V: VisibilityChanger> Processor<H, D, V> {
             ),
             None => None,
         };
+        // Catch-up jobs after the claims (a job delivered twice runs once),
+        // before enrichment: they are not the logic's.
+        catch_up_jobs::run_jobs(&mut batch, self.catch_up.as_ref(), deadline, &self.metrics).await;
         let unread = match &self.enrichment {
             Some(enrichment) => enrichment.enrich(&mut batch).await,
             None => 0,

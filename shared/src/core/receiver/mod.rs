@@ -160,7 +160,7 @@ impl<Q: QueueSender> Receiver<Q> {
         started: Instant,
     ) -> Handled {
         if crate::core::notification::is_notifications_path(path) {
-            return self.notification(method, headers, body, now);
+            return self.notification(method, headers, body, now).await;
         }
         let Some(protocol) = route::resolve(path) else {
             return rejected(None, Rejection::NotFound, 0);

@@ -1,15 +1,21 @@
 //! The notification route: Akeneo's word that a subscription was suspended,
-//! revoked or resumed. Verified like events, answered at once, never queued;
-//! a suspension is a warn line and a metric the template alarms on.
+//! revoked or resumed. Verified like events; a suspension is a warn line and
+//! a metric the template alarms on. A state change is also queued, as a
+//! catch-up job (see [`crate::core::catch_up::job`]), before the answer: on
+//! a resume the processor catches up the suspended window.
 
 use std::time::SystemTime;
 
 use http::{HeaderMap, Method, StatusCode};
+use tokio::time::Instant;
 use tracing::{info, warn};
 
 use super::{Handled, Receiver, Rejection, answered, rejected};
+use crate::core::catch_up::Job;
+use crate::core::delivery::deliver_all;
+use crate::core::message::format_timestamp;
 use crate::core::notification::{
-    NOTIFICATION_TOLERANCE, NotificationError, NotificationKind, SUSPENDED_METRIC, check_fresh,
+    NOTIFICATION_TOLERANCE, Notification, NotificationError, NotificationKind, SUSPENDED_METRIC, check_fresh,
     read_notification,
 };
 use crate::core::protocol::Protocol;
@@ -18,7 +24,7 @@ use crate::observability::metrics::Record;
 use crate::ports::queue::QueueSender;
 
 impl<Q: QueueSender> Receiver<Q> {
-    pub(super) fn notification(
+    pub(super) async fn notification(
         &self,
         method: &Method,
         headers: &HeaderMap,
@@ -90,6 +96,15 @@ impl<Q: QueueSender> Receiver<Q> {
             notification.destination.as_deref(),
         );
         match &notification.kind {
+            NotificationKind::Revoked => warn!(
+                notification_type = fields.0,
+                subscription_id = fields.1,
+                subscriber_id = fields.2,
+                reason = fields.3,
+                destination = fields.4,
+                revoked_at = notification.timestamp.as_deref(),
+                "Event Platform subscription revoked: events are lost until a new subscription exists; then catch up from revoked_at with `akeneo-relay catch-up --since <revoked_at>`"
+            ),
             kind if kind.stops_delivery() => warn!(
                 notification_type = fields.0,
                 subscription_id = fields.1,
@@ -115,6 +130,14 @@ impl<Q: QueueSender> Receiver<Q> {
         if let Some(record) = suspended_record(&notification.kind) {
             self.metrics.emit_state(&record);
         }
+        if let Some(job) = catch_up_job(&notification) {
+            let deadline = Instant::now() + Protocol::EventPlatform.queue_budget();
+            let message = job.message(&format_timestamp(now));
+            if let Err(error) = deliver_all(&self.queue, &[message], deadline).await {
+                warn!(reason = %error, "notification not queued for the catch-up; Akeneo will send it again");
+                return rejected(route, Rejection::QueueUnavailable(error), 0);
+            }
+        }
         let reply = serde_json::json!({ "received": notification.notification_type });
         answered(
             Protocol::EventPlatform,
@@ -122,6 +145,18 @@ impl<Q: QueueSender> Receiver<Q> {
             Some(reply.to_string()),
             0,
         )
+    }
+}
+
+/// The catch-up job a state change asks for: a suspension (or revocation)
+/// is remembered, a resume catches up.
+fn catch_up_job(notification: &Notification) -> Option<Job> {
+    let subscription = notification.subscription_id.clone()?;
+    let at = notification.timestamp.clone()?;
+    match notification.kind {
+        NotificationKind::Resumed => Some(Job::Resumed { subscription, at }),
+        ref kind if kind.stops_delivery() => Some(Job::Suspended { subscription, at }),
+        _ => None,
     }
 }
 
@@ -188,6 +223,14 @@ mod tests {
         headers
     }
 
+    fn block<F: std::future::Future>(future: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime")
+            .block_on(future)
+    }
+
     /// The log lines written while `run` runs, as JSON.
     fn logged(run: impl FnOnce() -> Handled) -> (Handled, Vec<serde_json::Value>) {
         #[derive(Clone, Default)]
@@ -218,14 +261,16 @@ mod tests {
     }
 
     #[test]
-    fn a_signed_suspension_is_200_logged_at_warn_and_never_queued() {
+    fn a_signed_suspension_is_200_logged_at_warn_and_queued_only_as_a_catch_up_job() {
         // GIVEN a receiver with a notification secret and a signed suspension
         let receiver = receiver();
         let body = notification("subscription.suspended.system");
         // WHEN it is posted to the notification route
-        let (handled, lines) =
-            logged(|| receiver.notification(&Method::POST, &signed_with(SECRET, &body), &body, sent_at()));
-        // THEN it is acknowledged, a warn line names the subscription and why, and nothing is queued
+        let (handled, lines) = logged(|| {
+            block(receiver.notification(&Method::POST, &signed_with(SECRET, &body), &body, sent_at()))
+        });
+        // THEN it is acknowledged, a warn line names the subscription and why, and the
+        // suspension's time is queued for the processor, which remembers it for the catch-up
         assert_eq!(handled.reply.status, StatusCode::OK);
         assert_eq!(
             handled.reply.body.as_deref(),
@@ -234,7 +279,37 @@ mod tests {
         let warning = lines.iter().find(|l| l["level"] == "WARN").expect("a warn line");
         assert_eq!(warning["subscription_id"], "sub-1");
         assert_eq!(warning["reason"], "404 Not Found");
-        assert!(receiver.queue().bodies().is_empty());
+        let queued = receiver.queue().bodies();
+        assert_eq!(queued.len(), 1);
+        let event = crate::PimEvent::from_message_body(&queued[0]).expect("an envelope");
+        assert_eq!(
+            Job::of(&event).expect("a job").expect("readable"),
+            Job::Suspended {
+                subscription: "sub-1".into(),
+                at: "2026-11-24T03:00:00Z".into()
+            }
+        );
+    }
+
+    #[test]
+    fn a_resume_is_acknowledged_only_once_its_catch_up_job_is_queued() {
+        // GIVEN a signed resume, and a queue that refuses everything
+        let secrets = RouteSecrets {
+            notifications: Secrets::new([SECRET]),
+            ..RouteSecrets::default()
+        };
+        let receiver = Receiver::new(
+            MemoryQueue::new(Behaviour::Unavailable),
+            SecretStore::fixed(secrets),
+            300,
+        );
+        let body = notification("subscription.resumed");
+        // WHEN it is posted
+        let handled =
+            block(receiver.notification(&Method::POST, &signed_with(SECRET, &body), &body, sent_at()));
+        // THEN it is not acknowledged: Akeneo sends it again (it retries 429 and 5xx)
+        assert_eq!(handled.reply.status, StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(handled.error, Some("queue_unavailable"));
     }
 
     #[test]
@@ -243,12 +318,12 @@ mod tests {
         let receiver = receiver();
         let body = notification("subscription.suspended.system");
         // WHEN it is posted
-        let handled = receiver.notification(
+        let handled = block(receiver.notification(
             &Method::POST,
             &signed_with("events-secret", &body),
             &body,
             sent_at(),
-        );
+        ));
         // THEN it is unauthorized, and nothing is queued
         assert_eq!(handled.reply.status, StatusCode::UNAUTHORIZED);
         assert_eq!(handled.error, Some("unauthorized"));
@@ -261,8 +336,9 @@ mod tests {
         let receiver = receiver();
         let body = notification("subscription.renamed");
         // WHEN it is posted
-        let (handled, lines) =
-            logged(|| receiver.notification(&Method::POST, &signed_with(SECRET, &body), &body, sent_at()));
+        let (handled, lines) = logged(|| {
+            block(receiver.notification(&Method::POST, &signed_with(SECRET, &body), &body, sent_at()))
+        });
         // THEN it is 200, and an info line says what came
         assert_eq!(handled.reply.status, StatusCode::OK);
         let line = lines
@@ -278,7 +354,8 @@ mod tests {
         let receiver = receiver();
         let body = br#"{"hello":"world"}"#;
         // WHEN it is posted
-        let handled = receiver.notification(&Method::POST, &signed_with(SECRET, body), body, sent_at());
+        let handled =
+            block(receiver.notification(&Method::POST, &signed_with(SECRET, body), body, sent_at()));
         // THEN it is 400 invalid_notification
         assert_eq!(
             (handled.reply.status, handled.error),
@@ -300,7 +377,8 @@ mod tests {
         );
         let body = notification("subscription.resumed");
         // WHEN a notification is posted
-        let handled = receiver.notification(&Method::POST, &signed_with(SECRET, &body), &body, sent_at());
+        let handled =
+            block(receiver.notification(&Method::POST, &signed_with(SECRET, &body), &body, sent_at()));
         // THEN the route is not configured
         assert_eq!(
             (handled.reply.status, handled.error),
@@ -371,10 +449,14 @@ mod tests {
         tokio::time::sleep(std::time::Duration::from_secs(31)).await;
         let body = notification("subscription.resumed");
         // WHEN a notification is answered 404 (Akeneo falls back to email for it)
-        let first = receiver.notification(&Method::POST, &signed_with(SECRET, &body), &body, sent_at());
+        let first = receiver
+            .notification(&Method::POST, &signed_with(SECRET, &body), &body, sent_at())
+            .await;
         tokio::task::yield_now().await;
         // THEN the secrets were reloaded, and the next notification is accepted
-        let retried = receiver.notification(&Method::POST, &signed_with(SECRET, &body), &body, sent_at());
+        let retried = receiver
+            .notification(&Method::POST, &signed_with(SECRET, &body), &body, sent_at())
+            .await;
         assert_eq!(
             (first.reply.status, retried.reply.status),
             (StatusCode::NOT_FOUND, StatusCode::OK)

@@ -637,7 +637,7 @@ async fn a_repeated_key_keeps_its_last_value_and_the_events_are_queued() {
 }
 
 #[tokio::test]
-async fn a_notification_on_its_route_is_200_and_queues_nothing() {
+async fn a_notification_on_its_route_is_200_and_queues_only_its_catch_up_job() {
     // GIVEN a receiver with a notification secret, and a signed resumption
     let app = App::new(Behaviour::Accept);
     let sent_at = time::OffsetDateTime::from_unix_timestamp(SENT_AT as i64).expect("a valid time");
@@ -659,7 +659,9 @@ async fn a_notification_on_its_route_is_200_and_queues_nothing() {
             body.as_bytes(),
         )
         .await;
-    // THEN it is acknowledged and nothing is queued
+    // THEN it is acknowledged, and only the catch-up job of the resume is queued
     assert_eq!(reply.status, StatusCode::OK);
-    assert!(app.queued().is_empty());
+    let queued = app.queued();
+    assert_eq!(queued.len(), 1);
+    assert!(queued[0].contains(r#""type":"catch-up.job""#), "{}", queued[0]);
 }

@@ -1,0 +1,352 @@
+//! The processor's share of the catch-up: it runs the catch-up jobs the
+//! queue brings ([`crate::core::catch_up::job`]), one page per message,
+//! before any business logic, and never hands a job to the logic. A
+//! subscription's suspension is remembered in the idempotency store; its
+//! resume queues the catch-up of the suspended window (from an hour before
+//! the suspension: Akeneo drops an event after its last retry, and suspends
+//! when under 90 % succeed over a rolling hour, so that hour's events may be
+//! lost too).
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+use tokio::time::Instant;
+use tracing::{info, warn};
+
+use super::batch::{Batch, Verdict};
+use crate::core::catch_up::window::rfc3339;
+use crate::core::catch_up::{CatchUp, CatchUpEntity, CatchUpError, Checkpoint, Job, Position, Window};
+use crate::core::message::{OutboundMessage, format_timestamp};
+use crate::observability::metrics::{Metrics, Record};
+use crate::ports::idempotency::IdempotencyStore;
+use crate::ports::queue::SharedQueue;
+
+/// Caught up from this long before a suspension.
+pub const BEFORE_SUSPENSION: Duration = Duration::from_secs(3_600);
+/// And to this long after the resume.
+pub const AFTER_RESUME: Duration = Duration::from_secs(60);
+/// The window when the suspension's time is not known (its notification
+/// was lost, or the store was not kept): the day before the resume.
+pub const UNKNOWN_SUSPENSION: Duration = Duration::from_secs(86_400);
+/// A scheduled window reaches this much further back than its hours, so
+/// consecutive runs overlap however late the queue delivers them (the
+/// overlap's events are deduplicated).
+pub const SCHEDULE_OVERLAP: Duration = Duration::from_secs(15 * 60);
+/// Suspension records are kept this long.
+const KEEP_RECORDS: Duration = Duration::from_secs(90 * 86_400);
+/// Slices per entity, as the CLI plans them.
+const SLICES: usize = 16;
+/// The dead letter's code for a job that cannot run.
+pub const JOB_FAILED: &str = "catch_up_failed";
+
+/// What the jobs need: the PIM, the queue, and the store the suspensions
+/// are remembered in.
+pub struct CatchUpJobs {
+    runner: CatchUp<SharedQueue>,
+    pim: String,
+    store: Option<Arc<dyn IdempotencyStore>>,
+}
+
+impl CatchUpJobs {
+    /// Reads through `runner` from the PIM at `pim` (its URL, for the events'
+    /// `source`), remembering suspensions in `store` when there is one.
+    pub fn new(
+        runner: CatchUp<SharedQueue>,
+        pim: &str,
+        store: Option<Arc<dyn IdempotencyStore>>,
+    ) -> CatchUpJobs {
+        CatchUpJobs {
+            runner,
+            pim: pim.to_owned(),
+            store,
+        }
+    }
+}
+
+/// Runs every pending job of the batch and decides its message; answers how
+/// many events the jobs queued. Without `jobs` (no PIM connection), a
+/// catch-up asked for is dead-lettered, and a resume says what to run.
+pub async fn run_jobs(
+    batch: &mut Batch,
+    jobs: Option<&CatchUpJobs>,
+    deadline: SystemTime,
+    metrics: &Metrics,
+) -> u64 {
+    let found: Vec<(usize, Result<Job, String>)> = batch
+        .pending()
+        .iter()
+        .enumerate()
+        .filter_map(|(index, event)| {
+            let job = Job::of((*event)?)?;
+            Some((index, job.map_err(|e| e.to_string())))
+        })
+        .collect();
+    let mut caught_up = 0;
+    for (index, job) in found {
+        let verdict = match job {
+            Err(error) => Verdict::DeadLetter {
+                code: JOB_FAILED.into(),
+                message: format!("not a catch-up job: {error}"),
+            },
+            Ok(job) => {
+                let (verdict, queued) = run_job(&job, jobs, deadline).await;
+                caught_up += queued;
+                verdict
+            }
+        };
+        batch.decide(index, verdict);
+    }
+    metrics.emit(
+        &Record {
+            dimensions: vec![],
+            counts: vec![("CaughtUp", caught_up)],
+        },
+        false,
+    );
+    caught_up
+}
+
+async fn run_job(job: &Job, jobs: Option<&CatchUpJobs>, deadline: SystemTime) -> (Verdict, u64) {
+    let now = OffsetDateTime::now_utc();
+    let Some(jobs) = jobs else {
+        return (without_pim(job), 0);
+    };
+    // A page must end before the invocation does, with time to queue.
+    let left = deadline
+        .duration_since(SystemTime::now())
+        .unwrap_or_default()
+        .saturating_sub(Duration::from_secs(5))
+        .clamp(Duration::from_secs(1), Duration::from_secs(120));
+    let until = Instant::now() + left;
+    let outcome = match job {
+        Job::Window {
+            run,
+            since,
+            until: end,
+            last_hours,
+            reason,
+        } => {
+            let window = match (since, last_hours) {
+                (_, Some(hours)) => Window::new(
+                    now - time::Duration::hours(i64::from(*hours)) - SCHEDULE_OVERLAP,
+                    now,
+                ),
+                (Some(since), None) => Window::parse(since, end.as_deref(), now).ok(),
+                (None, None) => None,
+            };
+            match window {
+                Some(window) => plan(jobs, run, &window, reason, until).await,
+                None => Err(Failure::Permanent(format!(
+                    "a window job without a readable window: {job:?}"
+                ))),
+            }
+        }
+        Job::Page { run, slice, page } => {
+            let step = jobs.runner.step(slice, run, &jobs.pim, false, until).await;
+            match step {
+                Ok(step) => {
+                    let queued = step.queued;
+                    let next = match &step.position {
+                        Position::Done => Ok(()),
+                        position => {
+                            let mut slice = slice.clone();
+                            slice.position = position.clone();
+                            let next = Job::Page {
+                                run: run.clone(),
+                                slice,
+                                page: page + 1,
+                            };
+                            queue(
+                                jobs,
+                                vec![next.message(&format_timestamp(SystemTime::now()))],
+                                until,
+                            )
+                            .await
+                        }
+                    };
+                    next.map(|()| queued)
+                }
+                Err(error) => Err(Failure::from(error)),
+            }
+        }
+        Job::Suspended { subscription, at } => remember_suspension(jobs, subscription, at).await.map(|()| 0),
+        Job::Resumed { subscription, at } => resume(jobs, subscription, at, until).await,
+    };
+    match outcome {
+        Ok(queued) => (Verdict::Done, queued),
+        Err(Failure::Transient(reason)) => (Verdict::Retry(reason), 0),
+        Err(Failure::Permanent(message)) => {
+            warn!(
+                job = job.id().as_str(),
+                reason = message.as_str(),
+                "catch-up job dead-lettered"
+            );
+            (
+                Verdict::DeadLetter {
+                    code: JOB_FAILED.into(),
+                    message,
+                },
+                0,
+            )
+        }
+    }
+}
+
+enum Failure {
+    Transient(String),
+    Permanent(String),
+}
+
+impl From<CatchUpError> for Failure {
+    fn from(error: CatchUpError) -> Failure {
+        match error {
+            CatchUpError::Page(_) | CatchUpError::EndlessPages | CatchUpError::TooLarge(_) => {
+                Failure::Permanent(error.to_string())
+            }
+            _ => Failure::Transient(error.to_string()),
+        }
+    }
+}
+
+fn without_pim(job: &Job) -> Verdict {
+    match job {
+        Job::Suspended { .. } => Verdict::Done,
+        Job::Resumed { subscription, at } => {
+            warn!(
+                subscription_id = subscription.as_str(),
+                resumed_at = at.as_str(),
+                "subscription resumed: its suspended window's events are lost, and no PIM connection is configured to catch up; run `akeneo-relay catch-up --since <the suspension's time> --until <resumed_at>`"
+            );
+            Verdict::Done
+        }
+        _ => Verdict::DeadLetter {
+            code: JOB_FAILED.into(),
+            message:
+                "the processor has no PIM connection (PIM_URL and its credentials): configure it and redrive"
+                    .into(),
+        },
+    }
+}
+
+async fn queue(jobs: &CatchUpJobs, messages: Vec<OutboundMessage>, until: Instant) -> Result<(), Failure> {
+    jobs.runner
+        .queue_messages(messages, until)
+        .await
+        .map(|_| ())
+        .map_err(Failure::from)
+}
+
+/// Queues one page job per slice of `window`; answers 0 events (the pages
+/// queue them).
+async fn plan(
+    jobs: &CatchUpJobs,
+    run: &str,
+    window: &Window,
+    reason: &str,
+    until: Instant,
+) -> Result<u64, Failure> {
+    let checkpoint = Checkpoint::plan(run, &jobs.pim, window, &CatchUpEntity::ALL, SLICES);
+    let received_at = format_timestamp(SystemTime::now());
+    let messages: Vec<OutboundMessage> = checkpoint
+        .slices
+        .into_iter()
+        .map(|slice| {
+            Job::Page {
+                run: run.to_owned(),
+                slice,
+                page: 0,
+            }
+            .message(&received_at)
+        })
+        .collect();
+    let slices = messages.len();
+    queue(jobs, messages, until).await?;
+    info!(
+        run,
+        since = %rfc3339(window.since),
+        until = %rfc3339(window.until),
+        slices,
+        reason,
+        "catch-up started"
+    );
+    Ok(0)
+}
+
+fn suspended_key(subscription: &str) -> String {
+    format!("catch-up#suspended/{subscription}")
+}
+
+fn resumed_key(subscription: &str) -> String {
+    format!("catch-up#resumed/{subscription}")
+}
+
+fn parse(at: &str) -> Result<OffsetDateTime, Failure> {
+    OffsetDateTime::parse(at, &Rfc3339)
+        .map_err(|_| Failure::Permanent(format!("{at:?} is not an RFC 3339 time")))
+}
+
+/// The first suspension since the last resume is the one that counts.
+async fn remember_suspension(jobs: &CatchUpJobs, subscription: &str, at: &str) -> Result<(), Failure> {
+    let at = parse(at)?;
+    let Some(store) = &jobs.store else { return Ok(()) };
+    let now = SystemTime::now();
+    let keys = [suspended_key(subscription), resumed_key(subscription)];
+    let known = store
+        .last_handled(&keys, now)
+        .await
+        .map_err(|e| Failure::Transient(e.to_string()))?;
+    let open = match (known.get(&keys[0]), known.get(&keys[1])) {
+        (Some(suspended), Some(resumed)) => suspended > resumed,
+        (Some(_), None) => true,
+        _ => false,
+    };
+    if open {
+        return Ok(());
+    }
+    store
+        .record_handled(&keys[0], at, now, now + KEEP_RECORDS)
+        .await
+        .map_err(|e| Failure::Transient(e.to_string()))
+}
+
+async fn resume(jobs: &CatchUpJobs, subscription: &str, at: &str, until: Instant) -> Result<u64, Failure> {
+    let resumed = parse(at)?;
+    let now = SystemTime::now();
+    let keys = [suspended_key(subscription), resumed_key(subscription)];
+    let known = match &jobs.store {
+        Some(store) => store
+            .last_handled(&keys, now)
+            .await
+            .map_err(|e| Failure::Transient(e.to_string()))?,
+        None => Default::default(),
+    };
+    let suspended = match (known.get(&keys[0]), known.get(&keys[1])) {
+        (Some(suspended), Some(previous)) if suspended > previous => Some(*suspended),
+        (Some(suspended), None) => Some(*suspended),
+        _ => None,
+    };
+    let start = match suspended {
+        Some(suspended) => suspended - BEFORE_SUSPENSION,
+        None => {
+            warn!(
+                subscription_id = subscription,
+                resumed_at = at,
+                "subscription resumed, but when it was suspended is not known: catching up the day before the resume; run `akeneo-relay catch-up` for an earlier start"
+            );
+            resumed - UNKNOWN_SUSPENSION
+        }
+    };
+    let window = Window::new(start, resumed + AFTER_RESUME)
+        .ok_or_else(|| Failure::Permanent(format!("an empty window before {at}")))?;
+    let run = format!("resumed-{subscription}-{}", rfc3339(resumed));
+    plan(jobs, &run, &window, "resumed", until).await?;
+    if let Some(store) = &jobs.store {
+        store
+            .record_handled(&keys[1], resumed, now, now + KEEP_RECORDS)
+            .await
+            .map_err(|e| Failure::Transient(e.to_string()))?;
+    }
+    Ok(0)
+}
