@@ -234,7 +234,8 @@ fn bucket_objects() -> (String, String) {
 }
 
 #[test]
-fn the_processor_may_only_consume_the_queue_send_to_the_dead_letter_queue_and_read_and_delete_large_events() {
+fn the_processor_may_only_consume_the_queue_queue_catch_ups_dead_letter_and_store_read_and_delete_large_events()
+ {
     // GIVEN the template
     let template = template();
     // WHEN the processor's permissions are read
@@ -256,10 +257,13 @@ fn the_processor_may_only_consume_the_queue_send_to_the_dead_letter_queue_and_re
             on_queue("sqs:DeleteMessage"),
             on_queue("sqs:ChangeMessageVisibility"),
             on_queue("sqs:GetQueueAttributes"),
+            // A catch-up job queues its page's events and the next page's job.
+            on_queue("sqs:SendMessage"),
             (
                 "sqs:SendMessage".into(),
                 Some(("GetAtt".into(), "DeadLetterQueue.Arn".into()))
             ),
+            ("s3:PutObject".into(), Some(bucket_objects())),
             ("s3:GetObject".into(), Some(bucket_objects())),
             ("s3:DeleteObject".into(), Some(bucket_objects())),
             // Only so that a missing object is a 404 (dead-lettered at once), not a 403.
@@ -268,6 +272,40 @@ fn the_processor_may_only_consume_the_queue_send_to_the_dead_letter_queue_and_re
                 Some(("GetAtt".into(), "PayloadBucket.Arn".into()))
             ),
         ])
+    );
+}
+
+#[test]
+fn the_scheduled_catch_up_is_off_by_default_and_may_only_queue_its_job() {
+    // GIVEN the template
+    let template = template();
+    // WHEN the reconciliation's parameter, schedule and role are read
+    let parameter = &template["Parameters"]["ReconciliationHours"];
+    let schedule = resource(&template, "ReconciliationSchedule");
+    let role = resource(&template, "ReconciliationRole");
+    // THEN it is off unless hours are chosen and a PIM is connected, every choice is a
+    // rate EventBridge Scheduler takes (plural units), and the role may only send to the queue
+    assert_eq!(parameter["Default"].as_str(), Some("0"));
+    let hours: Vec<&str> = parameter["AllowedValues"]
+        .as_sequence()
+        .expect("allowed values")
+        .iter()
+        .filter_map(|v| v.as_str())
+        .collect();
+    assert!(
+        hours
+            .iter()
+            .all(|h| *h == "0" || h.parse::<u32>().is_ok_and(|n| n >= 2)),
+        "{hours:?}"
+    );
+    assert_eq!(schedule["Condition"].as_str(), Some("ReconcilesOnSchedule"));
+    assert_eq!(role["Condition"].as_str(), Some("ReconcilesOnSchedule"));
+    let statements = &role["Properties"]["Policies"][0]["PolicyDocument"]["Statement"];
+    assert_eq!(statements.as_sequence().map(Vec::len), Some(1));
+    assert_eq!(statements[0]["Action"].as_str(), Some("sqs:SendMessage"));
+    assert_eq!(
+        intrinsic(&statements[0]["Resource"]),
+        Some(("GetAtt".to_owned(), "EventQueue.Arn".to_owned()))
     );
 }
 

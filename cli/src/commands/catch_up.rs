@@ -13,7 +13,7 @@ use clap::Args;
 use shared::adapters::aws::s3::S3PayloadStore;
 use shared::adapters::aws::sdk_config;
 use shared::adapters::aws::sqs::SqsQueue;
-use shared::config::{PIM_SECRET_ARN, PimConfig};
+use shared::config::{PIM_MAX_CONCURRENT_CALLS, PIM_SECRET_ARN, PimConfig};
 use shared::core::catch_up::{CatchUp, CatchUpEntity, Checkpoint, Window};
 use shared::core::message::{KeyPrefix, SQS_MAX_MESSAGE_BYTES};
 use shared::core::receiver::LargeEvents;
@@ -76,7 +76,9 @@ pub struct CatchUpArgs {
     /// How long one page may take, the PIM's 429s and retries included.
     #[arg(long, default_value_t = 120)]
     page_timeout_secs: u64,
-    /// Calls to the PIM in flight (Akeneo allows 4 per connection).
+    /// Calls to the PIM in flight (Akeneo allows 4 per connection; a deployed
+    /// processor reading with the same connection meanwhile shares them, and
+    /// a 429 makes both wait).
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=4))]
     concurrency: u16,
     #[command(flatten)]
@@ -98,6 +100,8 @@ pub async fn run(args: CatchUpArgs) -> Result<ExitCode, CliError> {
     }
     let config = PimConfig::from_lookup(&|name: &str| match name {
         PIM_SECRET_ARN => pim_secret_arn.clone(),
+        // The connection's own limit is what keeps the readers to it.
+        PIM_MAX_CONCURRENT_CALLS => Some(args.concurrency.to_string()),
         other => args.connection.lookup(other).flatten(),
     })?
     .ok_or(CliError::MissingFlag(

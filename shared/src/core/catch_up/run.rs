@@ -58,6 +58,13 @@ pub struct Tally {
     pub queued: u64,
 }
 
+/// A page read, not yet queued.
+struct Read {
+    messages: Vec<OutboundMessage>,
+    position: Position,
+    entities: u64,
+}
+
 /// Where a slice stands after one page.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Step {
@@ -156,6 +163,10 @@ impl<Q: QueueSender + Sync> CatchUp<Q> {
         (checkpoint, outcome)
     }
 
+    /// Reads a slice to its end. The next page is asked for while the page
+    /// before it is being queued, so a reader keeps one PIM call in flight
+    /// however long the queue takes; the checkpoint moves only once a page
+    /// is queued.
     async fn read_slice<F>(
         &self,
         index: usize,
@@ -166,27 +177,106 @@ impl<Q: QueueSender + Sync> CatchUp<Q> {
     where
         F: Fn(&Checkpoint) + Sync,
     {
+        let (mut slice, run, pim) = {
+            let checkpoint = lock(state);
+            (
+                checkpoint.slices[index].clone(),
+                checkpoint.run.clone(),
+                checkpoint.pim.clone(),
+            )
+        };
+        let mut read_before: Option<Read> = None;
         loop {
-            let (slice, run, pim) = {
-                let checkpoint = lock(state);
-                (
-                    checkpoint.slices[index].clone(),
-                    checkpoint.run.clone(),
-                    checkpoint.pim.clone(),
-                )
-            };
-            if slice.position == Position::Done {
-                return Ok(());
-            }
             let deadline = Instant::now() + self.page_time;
-            let step = self.step(&slice, &run, &pim, dry_run, deadline).await?;
-            let mut checkpoint = lock(state);
-            checkpoint.slices[index].position = step.position;
-            checkpoint.tally.pages += 1;
-            checkpoint.tally.read += step.read;
-            checkpoint.tally.queued += step.queued;
-            on_page(&checkpoint);
+            let fetch = async {
+                match slice.position {
+                    Position::Done => None,
+                    _ => Some(self.read(&slice, &run, &pim, dry_run, deadline).await),
+                }
+            };
+            let flush = async {
+                match read_before.take() {
+                    Some(read) => self
+                        .queue_messages(read.messages, deadline)
+                        .await
+                        .map(|queued| Some((read.position, read.entities, queued))),
+                    None => Ok(None),
+                }
+            };
+            let (fetched, flushed) = futures::join!(fetch, flush);
+            if let Some((position, read, queued)) = flushed? {
+                let mut checkpoint = lock(state);
+                checkpoint.slices[index].position = position;
+                checkpoint.tally.pages += 1;
+                checkpoint.tally.read += read;
+                checkpoint.tally.queued += queued;
+                on_page(&checkpoint);
+            }
+            match fetched {
+                None => return Ok(()),
+                Some(read) => {
+                    let read = read?;
+                    slice.position = read.position.clone();
+                    read_before = Some(read);
+                }
+            }
         }
+    }
+
+    /// One page of `slice`: its events (none in a dry run) and where the
+    /// slice stands after it.
+    async fn read(
+        &self,
+        slice: &Slice,
+        run: &str,
+        pim: &str,
+        dry_run: bool,
+        deadline: Instant,
+    ) -> Result<Read, CatchUpError> {
+        let window = slice
+            .window()
+            .ok_or_else(|| CatchUpError::Page(PageError::NotAPage("a slice's window".into())))?;
+        let cursor = match &slice.position {
+            Position::Start => PageCursor::First(&window),
+            Position::Next { url } => PageCursor::Next(url),
+            Position::Done => {
+                return Ok(Read {
+                    messages: Vec::new(),
+                    position: Position::Done,
+                    entities: 0,
+                });
+            }
+        };
+        let body = self.pages.updated_page(slice.entity, cursor, deadline).await?;
+        let page = read_search_page(&body, slice.entity.search_key())?;
+        let endless = page.next.as_deref().is_some_and(|next| {
+            page.items.is_empty() || matches!(&slice.position, Position::Next { url } if url == next)
+        });
+        if endless {
+            return Err(CatchUpError::EndlessPages);
+        }
+        if let Some(listing) = &self.listing {
+            for (key, item) in &page.items {
+                listing(slice.entity, key, updated_at(item.get()));
+            }
+        }
+        let messages = if dry_run {
+            Vec::new()
+        } else {
+            let received_at = format_timestamp(std::time::SystemTime::now());
+            page.items
+                .iter()
+                .map(|(key, item)| catch_up_message(slice.entity, key, item.get(), run, pim, &received_at))
+                .collect()
+        };
+        Ok(Read {
+            messages,
+            position: match page.next {
+                Some(url) => Position::Next { url },
+                None => Position::Done,
+            },
+            entities: page.items.len() as u64,
+        })
     }
 
     /// Reads the next page of `slice` (of the run `run` against the PIM at
@@ -200,51 +290,11 @@ impl<Q: QueueSender + Sync> CatchUp<Q> {
         dry_run: bool,
         deadline: Instant,
     ) -> Result<Step, CatchUpError> {
-        let window = slice
-            .window()
-            .ok_or_else(|| CatchUpError::Page(PageError::NotAPage("a slice's window".into())))?;
-        let cursor = match &slice.position {
-            Position::Start => PageCursor::First(&window),
-            Position::Next { url } => PageCursor::Next(url),
-            Position::Done => {
-                return Ok(Step {
-                    position: Position::Done,
-                    read: 0,
-                    queued: 0,
-                });
-            }
-        };
-        let body = self.pages.updated_page(slice.entity, cursor, deadline).await?;
-        let page = read_search_page(&body, slice.entity.search_key())?;
-        let endless = page.next.as_deref().is_some_and(|next| {
-            page.items.is_empty() || matches!(&slice.position, Position::Next { url } if url == next)
-        });
-        if endless {
-            return Err(CatchUpError::EndlessPages);
-        }
-        let read = page.items.len() as u64;
-        if let Some(listing) = &self.listing {
-            for (key, item) in &page.items {
-                listing(slice.entity, key, updated_at(item.get()));
-            }
-        }
-        let queued = if dry_run {
-            0
-        } else {
-            let received_at = format_timestamp(std::time::SystemTime::now());
-            let messages: Vec<OutboundMessage> = page
-                .items
-                .iter()
-                .map(|(key, item)| catch_up_message(slice.entity, key, item.get(), run, pim, &received_at))
-                .collect();
-            self.queue_messages(messages, deadline).await?
-        };
+        let read = self.read(slice, run, pim, dry_run, deadline).await?;
+        let queued = self.queue_messages(read.messages, deadline).await?;
         Ok(Step {
-            position: match page.next {
-                Some(url) => Position::Next { url },
-                None => Position::Done,
-            },
-            read,
+            position: read.position,
+            read: read.entities,
             queued,
         })
     }
