@@ -547,3 +547,106 @@ mod jobs {
         assert_eq!(runs.keys().collect::<Vec<_>>(), [&uuid(1)]);
     }
 }
+
+mod hostile {
+    //! The catch-up against a PIM that answers like an attacker: its pages'
+    //! links lead elsewhere or back to themselves.
+
+    use super::*;
+    use shared::adapters::akeneo::ConnectionSettings as Settings;
+    use shared::ports::pim::PimReadError;
+    use shared::testing::Behaviour as QueueBehaviour;
+
+    use crate::support::hostile_akeneo::{self, Api, Behaviour, HostileAkeneo};
+
+    fn client(server: &HostileAkeneo) -> PimClient {
+        let credentials = Credentials {
+            client_id: hostile_akeneo::CLIENT_ID.into(),
+            client_secret: hostile_akeneo::CLIENT_SECRET.into(),
+            username: hostile_akeneo::USERNAME.into(),
+            password: hostile_akeneo::PASSWORD.into(),
+        };
+        let settings = Settings {
+            max_concurrent_calls: 1,
+            retry: RetryPolicy {
+                max_attempts: 1,
+                ..RetryPolicy::default()
+            },
+        };
+        PimClient::new(&server.url, &credentials, settings).expect("client")
+    }
+
+    fn one_slice(run: &str) -> Checkpoint {
+        Checkpoint::plan(
+            run,
+            "https://pim.example.com",
+            &window(),
+            &[CatchUpEntity::Product],
+            1,
+        )
+    }
+
+    #[tokio::test]
+    async fn a_next_page_on_another_host_is_never_asked_for() {
+        // GIVEN a PIM whose search pages link their next page to another host
+        let (pim, other) = (HostileAkeneo::start(), HostileAkeneo::start());
+        pim.set(
+            Api::Rest,
+            Behaviour::NextLink(format!("{}/api/rest/v1/products-uuid?search_after=x", other.url)),
+        );
+        // WHEN a window is caught up
+        let runner = CatchUp::new(
+            Arc::new(client(&pim)) as Arc<dyn UpdatedPages>,
+            MemoryQueue::new(QueueBehaviour::Accept),
+        );
+        let (checkpoint, outcome) = runner.run(one_slice("hostile-1"), false, |_| {}).await;
+        // THEN the run stops on the link, the first page's event is queued and checkpointed,
+        // and the other host received nothing at all
+        let error = outcome.expect_err("refused");
+        assert!(
+            matches!(&error, CatchUpError::Pim(PimReadError::Invalid(text)) if text.contains("leaves")),
+            "{error}"
+        );
+        assert_eq!(checkpoint.tally.queued, 1);
+        assert!(other.requests().is_empty(), "{:?}", other.requests());
+    }
+
+    #[tokio::test]
+    async fn a_page_that_links_to_itself_stops_the_run_after_reading_it_once() {
+        // GIVEN a PIM whose search pages all link to the same page
+        let pim = HostileAkeneo::start();
+        let looping = format!("{}/api/rest/v1/products-uuid?search_after=loop", pim.url);
+        pim.set(Api::Rest, Behaviour::NextLink(looping));
+        // WHEN a window is caught up
+        let runner = CatchUp::new(
+            Arc::new(client(&pim)) as Arc<dyn UpdatedPages>,
+            MemoryQueue::new(QueueBehaviour::Accept),
+        );
+        let (_, outcome) = runner.run(one_slice("hostile-2"), false, |_| {}).await;
+        // THEN it stops as endless after the first page and that page once more, no further
+        assert!(matches!(outcome, Err(CatchUpError::EndlessPages)), "{outcome:?}");
+        assert_eq!(pim.requests_to("/api/rest/v1/products-uuid"), 2);
+    }
+
+    #[tokio::test]
+    async fn an_endless_page_is_cut_off_and_the_run_stops_resumable() {
+        // GIVEN a PIM whose search answer never ends
+        let pim = HostileAkeneo::start();
+        pim.set(Api::Rest, Behaviour::EndlessBody);
+        // WHEN a window is caught up
+        let runner = CatchUp::new(
+            Arc::new(client(&pim)) as Arc<dyn UpdatedPages>,
+            MemoryQueue::new(QueueBehaviour::Accept),
+        )
+        .with_page_time(Duration::from_secs(10));
+        let (checkpoint, outcome) = runner.run(one_slice("hostile-3"), false, |_| {}).await;
+        // THEN the page fails as unavailable (read up to the answer limit), nothing is queued,
+        // and the slice is still to be read
+        assert!(
+            matches!(outcome, Err(CatchUpError::Pim(PimReadError::Unavailable(_)))),
+            "{outcome:?}"
+        );
+        assert_eq!(checkpoint.tally.queued, 0);
+        assert_eq!(checkpoint.open_slices(), [0]);
+    }
+}

@@ -307,3 +307,90 @@ async fn a_dry_run_with_list_writes_every_entity_the_pim_has_and_queues_nothing(
     );
     let _ = std::fs::remove_file(list);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_catch_up_onto_an_sqs_queue_queues_each_entity_in_the_relays_envelope() {
+    // GIVEN 150 products and 15 product models in the window, and an SQS queue (moto)
+    std::env::var("AWS_ENDPOINT_URL")
+        .expect("AWS_ENDPOINT_URL is not set: run the tests with scripts/test, which starts moto");
+    let pim = pim_with(150, Config::default()).await;
+    let sqs = aws_sdk_sqs::Client::new(&shared::adapters::aws::sdk_config().await);
+    let queue_url = sqs
+        .create_queue()
+        .queue_name(format!("catch-up-{}", std::process::id()))
+        .send()
+        .await
+        .expect("a queue")
+        .queue_url
+        .expect("its URL");
+    let checkpoint = checkpoint_path("sqs");
+    // WHEN the window is caught up onto it
+    let mut command = Command::new(support::binary());
+    command
+        .args([
+            "catch-up",
+            "--since",
+            SINCE,
+            "--until",
+            UNTIL,
+            "--json",
+            "--queue-url",
+            &queue_url,
+        ])
+        .args([
+            "--pim-url",
+            &pim.url,
+            "--pim-client-id",
+            CLIENT_ID,
+            "--pim-client-secret",
+            CLIENT_SECRET,
+        ])
+        .args(["--pim-username", USERNAME, "--pim-password", PASSWORD])
+        .arg("--checkpoint")
+        .arg(&checkpoint);
+    let output = run(command).await;
+    // THEN it finished, and the queue holds 165 catch-up messages, each naming its
+    // protocol, type and id in attributes, the entity's JSON inside
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(summary(&output)["queued"].as_u64(), Some(165));
+    let mut ids = std::collections::BTreeSet::new();
+    loop {
+        let received = sqs
+            .receive_message()
+            .queue_url(&queue_url)
+            .max_number_of_messages(10)
+            .message_attribute_names("All")
+            .send()
+            .await
+            .expect("receive");
+        if received.messages().is_empty() {
+            break;
+        }
+        for message in received.messages() {
+            let attribute = |name: &str| {
+                message
+                    .message_attributes()
+                    .and_then(|attributes| attributes.get(name))
+                    .and_then(|value| value.string_value())
+                    .map(str::to_owned)
+            };
+            assert_eq!(attribute("protocol").as_deref(), Some("catch-up"));
+            let event =
+                shared::PimEvent::from_message_body(message.body().expect("a body")).expect("an envelope");
+            assert!(event.current.is_some() && event.catch_up_run().is_some());
+            ids.insert(attribute("id").expect("an id"));
+            sqs.delete_message()
+                .queue_url(&queue_url)
+                .receipt_handle(message.receipt_handle().expect("a handle"))
+                .send()
+                .await
+                .expect("delete");
+        }
+    }
+    assert_eq!(ids.len(), 165);
+    let _ = std::fs::remove_file(checkpoint);
+}

@@ -56,7 +56,8 @@ pub enum Behaviour {
     EndlessBody,
     /// 200 announcing this many bytes in `Content-Length`, and sending them.
     HugeBody(u64),
-    /// Lists (management API) link their next page to this href.
+    /// Lists (management API) and search pages (REST API, one product
+    /// each) link their next page to this href.
     NextLink(String),
 }
 
@@ -205,6 +206,13 @@ fn serve(state: &State, stream: TcpStream) {
             let body = format!(
                 r#"{{"items":[{}],"_links":{{"next":{{"href":"{href}"}}}}}}"#,
                 subscriber_json()
+            );
+            write_answer(&mut stream, &json_head(200), &body);
+        }
+        Behaviour::NextLink(href) if api == Api::Rest => {
+            let body = format!(
+                r#"{{"_embedded":{{"items":[{}]}},"_links":{{"next":{{"href":"{href}"}}}}}}"#,
+                product("hostile-1", "hostile")
             );
             write_answer(&mut stream, &json_head(200), &body);
         }

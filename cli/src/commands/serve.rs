@@ -470,7 +470,7 @@ impl Pim {
         let client = shared::assembly::pim::client(&config, None).await?;
         let own = shared::assembly::pim::own_authors(&config, &client);
         println!(
-            "  PIM: {} as {} ({} call{} at a time): product and product model events enriched{}",
+            "  PIM: {} as {} ({} call{} at a time): product and product model events enriched, a resumed subscription caught up{}",
             config.url,
             client.username(),
             config.max_concurrent_calls,
