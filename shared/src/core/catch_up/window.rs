@@ -79,7 +79,10 @@ impl Window {
         let since = since.to_offset(UtcOffset::UTC).replace_nanosecond(0).ok()?;
         let until_utc = until.to_offset(UtcOffset::UTC);
         let until = if until_utc.nanosecond() > 0 {
-            until_utc.replace_nanosecond(0).ok()? + time::Duration::SECOND
+            until_utc
+                .replace_nanosecond(0)
+                .ok()?
+                .checked_add(time::Duration::SECOND)?
         } else {
             until_utc
         };

@@ -129,10 +129,7 @@ async fn run_job(job: &Job, jobs: Option<&CatchUpJobs>, deadline: SystemTime) ->
             reason,
         } => {
             let window = match (since, last_hours) {
-                (_, Some(hours)) => Window::new(
-                    now - time::Duration::hours(i64::from(*hours)) - SCHEDULE_OVERLAP,
-                    now,
-                ),
+                (_, Some(hours)) => scheduled_window(*hours, now),
                 (Some(since), None) => Window::parse(since, end.as_deref(), now).ok(),
                 (None, None) => None,
             };
@@ -274,6 +271,30 @@ async fn plan(
     Ok(0)
 }
 
+/// `time` moved back by `by`; `None` past the calendar's range.
+fn before(time: OffsetDateTime, by: Duration) -> Option<OffsetDateTime> {
+    time.checked_sub(time::Duration::try_from(by).ok()?)
+}
+
+/// The last `hours` up to `now`, and the overlap; `None` for hours no
+/// calendar holds (a job's numbers are the queue's, not ours).
+fn scheduled_window(hours: u32, now: OffsetDateTime) -> Option<Window> {
+    let start = before(now, Duration::from_secs(u64::from(hours) * 3_600))?;
+    Window::new(before(start, SCHEDULE_OVERLAP)?, now)
+}
+
+/// From an hour before the suspension (or the day before the resume when it
+/// is not known) to a minute after the resume; `None` past the calendar's
+/// range.
+fn resumed_window(suspended: Option<OffsetDateTime>, resumed: OffsetDateTime) -> Option<Window> {
+    let start = match suspended {
+        Some(suspended) => before(suspended, BEFORE_SUSPENSION)?,
+        None => before(resumed, UNKNOWN_SUSPENSION)?,
+    };
+    let end = resumed.checked_add(time::Duration::try_from(AFTER_RESUME).ok()?)?;
+    Window::new(start, end)
+}
+
 fn suspended_key(subscription: &str) -> String {
     format!("catch-up#suspended/{subscription}")
 }
@@ -327,19 +348,15 @@ async fn resume(jobs: &CatchUpJobs, subscription: &str, at: &str, until: Instant
         (Some(suspended), None) => Some(*suspended),
         _ => None,
     };
-    let start = match suspended {
-        Some(suspended) => suspended - BEFORE_SUSPENSION,
-        None => {
-            warn!(
-                subscription_id = subscription,
-                resumed_at = at,
-                "subscription resumed, but when it was suspended is not known: catching up the day before the resume; run `akeneo-relay catch-up` for an earlier start"
-            );
-            resumed - UNKNOWN_SUSPENSION
-        }
-    };
-    let window = Window::new(start, resumed + AFTER_RESUME)
-        .ok_or_else(|| Failure::Permanent(format!("an empty window before {at}")))?;
+    if suspended.is_none() {
+        warn!(
+            subscription_id = subscription,
+            resumed_at = at,
+            "subscription resumed, but when it was suspended is not known: catching up the day before the resume; run `akeneo-relay catch-up` for an earlier start"
+        );
+    }
+    let window = resumed_window(suspended, resumed)
+        .ok_or_else(|| Failure::Permanent(format!("no window to catch up before {at}")))?;
     let run = format!("resumed-{subscription}-{}", rfc3339(resumed));
     plan(jobs, &run, &window, "resumed", until).await?;
     if let Some(store) = &jobs.store {
@@ -349,4 +366,35 @@ async fn resume(jobs: &CatchUpJobs, subscription: &str, at: &str, until: Instant
             .map_err(|e| Failure::Transient(e.to_string()))?;
     }
     Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use time::macros::datetime;
+
+    use super::*;
+
+    #[test]
+    fn a_resume_catches_up_from_an_hour_before_the_suspension_or_the_day_before() {
+        // GIVEN a resume at noon, after a suspension at ten, or after an unknown one
+        let resumed = datetime!(2026-12-01 12:00:00 UTC);
+        // WHEN their windows are planned
+        let known = resumed_window(Some(datetime!(2026-12-01 10:00:00 UTC)), resumed).expect("a window");
+        let unknown = resumed_window(None, resumed).expect("a window");
+        // THEN they start an hour before the suspension, or a day before the resume, and end a minute after it
+        assert_eq!(known.since, datetime!(2026-12-01 09:00:00 UTC));
+        assert_eq!(known.until, datetime!(2026-12-01 12:01:00 UTC));
+        assert_eq!(unknown.since, datetime!(2026-11-30 12:00:00 UTC));
+    }
+
+    #[test]
+    fn times_and_hours_no_calendar_holds_give_no_window_and_no_panic() {
+        // GIVEN a job's numbers at the calendar's ends: a resume in year -9999 or 9999, u32::MAX hours
+        // WHEN their windows are planned
+        // THEN there is none (the job is dead-lettered), and nothing panics
+        assert!(resumed_window(None, datetime!(-9999-01-01 00:30:00 UTC)).is_none());
+        assert!(resumed_window(None, datetime!(9999-12-31 23:59:30 UTC)).is_none());
+        assert!(scheduled_window(u32::MAX, datetime!(2026-12-01 12:00:00 UTC)).is_none());
+        assert!(scheduled_window(2, datetime!(2026-12-01 12:00:00 UTC)).is_some());
+    }
 }
