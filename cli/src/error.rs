@@ -31,6 +31,8 @@ pub enum CliError {
     Pim(#[from] shared::assembly::InitError),
     #[error("signing secrets from {0}: {1}")]
     Secrets(String, String),
+    #[error("tenants from {0}: {1}")]
+    Tenants(String, String),
     #[error("Event Platform: {0}")]
     Management(#[from] shared::adapters::akeneo::ManagementError),
     #[error(transparent)]

@@ -7,6 +7,7 @@ mod error;
 mod local_queue;
 mod redrive_token;
 mod samples;
+mod tenants_file;
 
 use clap::Parser;
 

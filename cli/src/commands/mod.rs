@@ -7,6 +7,7 @@ mod pim_args;
 mod redrive;
 mod send;
 mod serve;
+mod tenants;
 
 use std::process::ExitCode;
 
@@ -55,6 +56,8 @@ enum Command {
     Doctor(Box<event_platform::doctor::DoctorArgs>),
     /// Queue every product and product model the PIM updated in a time window.
     CatchUp(Box<catch_up::CatchUpArgs>),
+    /// Add, list or remove the deployment's tenants (one PIM each).
+    Tenants(Box<tenants::TenantsArgs>),
 }
 
 impl Cli {
@@ -69,6 +72,7 @@ impl Cli {
             Command::RotateSecret(args) => event_platform::rotate::run(*args).await,
             Command::Doctor(args) => event_platform::doctor::run(*args).await,
             Command::CatchUp(args) => catch_up::run(*args).await,
+            Command::Tenants(args) => tenants::run(*args).await,
         }
     }
 }

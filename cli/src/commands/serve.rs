@@ -3,6 +3,7 @@
 
 use std::collections::HashSet;
 use std::panic::AssertUnwindSafe;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -10,6 +11,7 @@ use std::time::Duration;
 
 use clap::Args;
 use futures::FutureExt;
+use shared::adapters::akeneo::{ConnectionSettings, TenantConnections};
 use shared::adapters::aws::eventbridge::EventBridgeBus;
 use shared::adapters::aws::s3::S3PayloadStore;
 use shared::adapters::aws::sdk_config;
@@ -19,7 +21,9 @@ use shared::adapters::embedded::{EmbeddedIdempotencyStore, EmbeddedPayloadStore,
 use shared::adapters::logging_handler::LoggingHandler;
 use shared::adapters::webhook::{DEFAULT_TIMEOUT as FORWARD_TIMEOUT, WebhookForwarder};
 use shared::assembly::destination::Destination;
-use shared::config::{PIM_MAX_CONCURRENT_CALLS, PIM_SECRET_ARN, PimConfig, ReceiverConfig};
+use shared::config::{
+    DEFAULT_FETCH_BUDGET, PIM_MAX_CONCURRENT_CALLS, PIM_SECRET_ARN, PimConfig, ReceiverConfig,
+};
 use shared::core::catch_up::CatchUp;
 use shared::core::destination::detail::SOURCE;
 use shared::core::destination::publisher::BusPublisher;
@@ -30,6 +34,7 @@ use shared::core::processor::idempotency::DEFAULT_WINDOW;
 use shared::core::processor::own_events::OwnAuthors;
 use shared::core::processor::{Processor, Settings};
 use shared::core::receiver::{LargeEvents, Receiver, RouteSecrets, SecretStore};
+use shared::core::tenant::pim_connections;
 use shared::edges::local_http::{self, REDRIVE_PATH, RedriveAdmin};
 use shared::edges::queue_poller::{PollStats, poll_once};
 use shared::ports::idempotency::IdempotencyStore;
@@ -49,6 +54,7 @@ use super::{
     DEV_NOTIFICATION_SECRET,
 };
 use crate::error::CliError;
+use crate::tenants_file::{self, FileTenants};
 
 #[derive(Args)]
 pub struct ServeArgs {
@@ -69,6 +75,12 @@ pub struct ServeArgs {
     /// the flags above.
     #[arg(long, env = "SECRETS_ARN")]
     secrets_arn: Option<String>,
+    /// Serve the tenants of this file (the secret document's form, written by
+    /// `akeneo-relay tenants add --file`): each at /t/<tenant>/… with its own
+    /// secrets and PIM connection, beside the top-level routes. Reread while
+    /// serving.
+    #[arg(long, value_name = "FILE", conflicts_with = "secrets_arn")]
+    tenants: Option<PathBuf>,
     /// Demo: fail events of this type transiently, to watch backoff and dead-lettering.
     #[arg(long = "fail", value_name = "TYPE")]
     fail: Vec<String>,
@@ -236,11 +248,41 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, CliError> {
             println!(
                 "  Event Platform notifications {base}/event-platform/notifications  secret: {notifications}"
             );
-            SecretStore::fixed(RouteSecrets {
+            let top_level = RouteSecrets {
                 events_api: receiver_config.events_api_secrets.clone(),
                 event_platform: receiver_config.event_platform_secrets.clone(),
                 notifications: receiver_config.notification_secrets.clone(),
-            })
+                ..RouteSecrets::default()
+            };
+            match &args.tenants {
+                None => SecretStore::fixed(top_level),
+                Some(path) => {
+                    let file = FileTenants::new(path, top_level);
+                    let secrets = file.read_now()?;
+                    for (name, routes) in &secrets.tenants {
+                        let route = |protocol: &str, secrets: &shared::core::signature::Secrets| {
+                            if secrets.is_empty() {
+                                String::from("(no secret: 404)")
+                            } else {
+                                format!("{base}/t/{name}/{protocol}")
+                            }
+                        };
+                        println!(
+                            "  tenant {name:<12} {}  {}  {}",
+                            route("events-api", &routes.events_api),
+                            route("event-platform", &routes.event_platform),
+                            route("event-platform/notifications", &routes.notifications),
+                        );
+                    }
+                    println!(
+                        "  tenants: {} from {}, reread every {} s",
+                        secrets.tenants.len(),
+                        path.display(),
+                        receiver_config.secrets_refresh.as_secs()
+                    );
+                    SecretStore::reloading(secrets, Arc::new(file), receiver_config.secrets_refresh)
+                }
+            }
         }
     };
     let logic = destination(&args).await?;
@@ -438,6 +480,8 @@ struct Pim {
     enrichment: Option<(shared::adapters::akeneo::PimClient, Duration)>,
     ignored_authors: Vec<String>,
     own: OwnAuthors,
+    /// `--tenants`' PIM connections, one per tenant.
+    tenants: Option<TenantConnections>,
 }
 
 impl Pim {
@@ -459,16 +503,45 @@ impl Pim {
             .map(|a| a.trim().to_owned())
             .filter(|a| !a.is_empty())
             .collect();
+        let (tenants, tenant_own) = match &args.tenants {
+            None => (None, OwnAuthors::default()),
+            Some(path) => {
+                let text = tenants_file::read(path)?;
+                let pims = pim_connections(&text)
+                    .map_err(|e| CliError::Tenants(path.display().to_string(), e.to_string()))?;
+                let settings = ConnectionSettings {
+                    max_concurrent_calls: args.pim_max_concurrent_calls.max(1),
+                    ..ConnectionSettings::default()
+                };
+                let connections =
+                    TenantConnections::new(&pims, settings, Some(tenants_file::reload(path)))
+                        .map_err(|e| CliError::Tenants(path.display().to_string(), e.to_string()))?;
+                for (name, pim) in &pims {
+                    if let Some(pim) = pim {
+                        println!(
+                            "  tenant {name:<12} PIM: {} as {} ({} calls at a time)",
+                            pim.url, pim.credentials.username, settings.max_concurrent_calls
+                        );
+                    }
+                }
+                (
+                    Some(connections),
+                    shared::assembly::pim::tenant_own_authors(&pims),
+                )
+            }
+        };
         let Some(config) = config else {
             return Ok(Pim {
                 url: String::new(),
                 enrichment: None,
                 ignored_authors,
-                own: OwnAuthors::default(),
+                own: tenant_own,
+                tenants,
             });
         };
         let client = shared::assembly::pim::client(&config, None).await?;
-        let own = shared::assembly::pim::own_authors(&config, &client);
+        let mut own = shared::assembly::pim::own_authors(&config, &client);
+        own.extend(tenant_own);
         println!(
             "  PIM: {} as {} ({} call{} at a time): product and product model events enriched, a resumed subscription caught up{}",
             config.url,
@@ -487,6 +560,7 @@ impl Pim {
             enrichment: Some((client, config.fetch_budget)),
             ignored_authors,
             own,
+            tenants,
         })
     }
 
@@ -497,9 +571,12 @@ impl Pim {
         store: Option<&Arc<EmbeddedIdempotencyStore>>,
         large_events: Option<LargeEvents>,
     ) -> Processor<H, D, V> {
-        let processor = processor
+        let mut processor = processor
             .with_ignored_authors(self.ignored_authors.clone())
             .with_own_authors(self.own.clone());
+        if let Some(tenants) = &self.tenants {
+            processor = processor.with_tenant_pims(Arc::new(tenants.clone()), DEFAULT_FETCH_BUDGET);
+        }
         match &self.enrichment {
             Some((client, budget)) => {
                 // The same connection runs the catch-ups a resume or a

@@ -34,6 +34,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         events_api: config.events_api_secrets,
         event_platform: config.event_platform_secrets,
         notifications: config.notification_secrets,
+        ..RouteSecrets::default()
     });
     let receiver = Receiver::new(AcceptingQueue, secrets, config.events_api_tolerance_secs)
         .with_metrics(Metrics::from_env());

@@ -17,6 +17,7 @@ impl EventHandler for LoggingHandler {
         info!(
             event_id = event.id.as_deref(),
             protocol = event.protocol.as_str(),
+            tenant = event.tenant.as_deref(),
             entity = event.entity.name(),
             action = ?event.action,
             uuid = event.keys.uuid.as_deref(),

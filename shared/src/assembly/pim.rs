@@ -2,19 +2,22 @@
 //! from the Secrets Manager secret `PIM_SECRET_ARN` names, its client, and
 //! the processor's enrichment and own-event skipping.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::time::Instant;
 
 use super::{InitError, logged};
-use crate::adapters::akeneo::{ConnectionSettings, PimClient};
+use crate::adapters::akeneo::tenants::DocumentReload;
+use crate::adapters::akeneo::{ConnectionSettings, PimClient, TenantConnections};
 use crate::adapters::aws::SdkConfig;
 use crate::adapters::aws::sdk_config;
 use crate::adapters::aws::secrets_manager::SecretsManagerSource;
-use crate::config::{CredentialSource, Credentials, PimConfig};
+use crate::config::{CredentialSource, Credentials, PimConfig, TenantsConfig};
 use crate::core::processor::Processor;
 use crate::core::processor::own_events::OwnAuthors;
+use crate::core::tenant::{TenantPim, pim_connections};
 use crate::ports::pim::PimReader;
 
 /// How long init waits for the first token (a failure is logged, not fatal:
@@ -137,4 +140,58 @@ pub fn own_authors(config: &PimConfig, client: &PimClient) -> OwnAuthors {
         return OwnAuthors::default();
     }
     OwnAuthors::connection(client.username(), client.client_id(), config.user_uuid.as_deref())
+}
+
+/// Reads each tenant's event from its own PIM (see [`crate::core::tenant`]),
+/// and skips each tenant connection's own events; the tenants are read from
+/// `config`'s secret once here, and again when an event names a tenant
+/// added since.
+pub async fn tenants<H, D, V>(
+    processor: Processor<H, D, V>,
+    config: &TenantsConfig,
+    sdk: &SdkConfig,
+) -> Result<Processor<H, D, V>, InitError>
+where
+    H: crate::ports::handler::EventHandler,
+    D: crate::ports::queue::QueueSender,
+    V: crate::ports::queue::VisibilityChanger,
+{
+    let source = SecretsManagerSource::new(sdk, &config.secret_arn);
+    let text = source
+        .secret_string()
+        .await
+        .map_err(|e| logged(InitError::PimSecret(e.to_string())))?;
+    let pims = pim_connections(&text).map_err(|e| logged(InitError::PimSecret(e.to_string())))?;
+    let reload: DocumentReload = Arc::new(move || {
+        let source = source.clone();
+        Box::pin(async move { source.secret_string().await.map_err(|e| e.to_string()) })
+    });
+    let settings = ConnectionSettings {
+        max_concurrent_calls: config.max_concurrent_calls,
+        ..ConnectionSettings::default()
+    };
+    let connections = TenantConnections::new(&pims, settings, Some(reload))
+        .map_err(|e| logged(InitError::PimSecret(e.to_string())))?;
+    tracing::info!(
+        tenants = pims.len(),
+        with_pim = pims.values().filter(|p| p.is_some()).count(),
+        "each tenant's events are enriched from its own PIM"
+    );
+    Ok(processor
+        .with_tenant_pims(Arc::new(connections), config.fetch_budget)
+        .with_own_authors(tenant_own_authors(&pims)))
+}
+
+/// Every tenant connection's own events, as each protocol names their
+/// author.
+pub fn tenant_own_authors(pims: &BTreeMap<String, Option<TenantPim>>) -> OwnAuthors {
+    let mut own = OwnAuthors::default();
+    for pim in pims.values().flatten() {
+        own.extend(OwnAuthors::connection(
+            &pim.credentials.username,
+            &pim.credentials.client_id,
+            pim.user_uuid.as_deref(),
+        ));
+    }
+    own
 }

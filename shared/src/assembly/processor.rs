@@ -93,6 +93,14 @@ pub async fn from_env<H: EventHandler>(
     if let (Some(table), Some(idempotency)) = (&store, &config.idempotency) {
         processor = processor.with_idempotency(Arc::clone(table), idempotency.window);
     }
+    #[cfg(feature = "akeneo")]
+    if let Some(tenants) = &config.tenants {
+        processor = super::pim::tenants(processor, tenants, &sdk).await?;
+    }
+    #[cfg(not(feature = "akeneo"))]
+    if config.tenants.is_some() {
+        return Err(logged(InitError::PimUnsupported));
+    }
     match &config.pim {
         None => Ok(processor),
         #[cfg(feature = "akeneo")]

@@ -48,6 +48,7 @@ pub async fn from_env() -> Result<Receiver<SqsQueue>, InitError> {
                 events_api: config.events_api_secrets.clone(),
                 event_platform: config.event_platform_secrets.clone(),
                 notifications: config.notification_secrets.clone(),
+                ..RouteSecrets::default()
             })),
         }
     };

@@ -7,12 +7,14 @@ mod pim;
 mod processor;
 mod receiver;
 pub mod stack_outputs;
+mod tenants;
 
 pub use destination::*;
 pub use payloads::*;
 pub use pim::*;
 pub use processor::*;
 pub use receiver::*;
+pub use tenants::*;
 
 /// Why the configuration could not be read; names the variable, never a
 /// secret's value.

@@ -183,35 +183,13 @@ impl PimConfig {
                 })
             }
         };
-        let max_concurrent_calls = number(
-            lookup,
-            PIM_MAX_CONCURRENT_CALLS,
-            DEFAULT_MAX_CONCURRENT_CALLS,
-            "a whole number",
-        )?;
-        if max_concurrent_calls == 0 {
-            return Err(ConfigError::Invalid {
-                name: PIM_MAX_CONCURRENT_CALLS,
-                reason: "must be at least 1".into(),
-            });
-        }
-        let budget = number(
-            lookup,
-            PIM_FETCH_BUDGET_SECS,
-            DEFAULT_FETCH_BUDGET.as_secs(),
-            "a whole number of seconds",
-        )?;
-        if budget == 0 {
-            return Err(ConfigError::Invalid {
-                name: PIM_FETCH_BUDGET_SECS,
-                reason: "must be at least 1".into(),
-            });
-        }
+        let max_concurrent_calls = max_concurrent_calls(lookup)?;
+        let fetch_budget = fetch_budget(lookup)?;
         Ok(Some(PimConfig {
             url: url.trim_end_matches('/').to_owned(),
             credentials,
             max_concurrent_calls,
-            fetch_budget: Duration::from_secs(budget),
+            fetch_budget,
             skip_own_events: flag(lookup, PIM_SKIP_OWN_EVENTS, true)?,
             user_uuid: match read(lookup, PIM_USER_UUID) {
                 None => None,
@@ -229,6 +207,40 @@ fn pim_url_purpose(given: &str) -> &'static str {
         PIM_SECRET_ARN => "PIM_SECRET_ARN is set, so the PIM's base URL is needed too",
         _ => "PIM connection credentials are set, so the PIM's base URL is needed too",
     }
+}
+
+/// `PIM_MAX_CONCURRENT_CALLS`, at least 1: per connection, so per tenant too.
+pub(super) fn max_concurrent_calls(lookup: &impl Fn(&str) -> Option<String>) -> Result<usize, ConfigError> {
+    let calls = number(
+        lookup,
+        PIM_MAX_CONCURRENT_CALLS,
+        DEFAULT_MAX_CONCURRENT_CALLS,
+        "a whole number",
+    )?;
+    if calls == 0 {
+        return Err(ConfigError::Invalid {
+            name: PIM_MAX_CONCURRENT_CALLS,
+            reason: "must be at least 1".into(),
+        });
+    }
+    Ok(calls)
+}
+
+/// `PIM_FETCH_BUDGET_SECS`, at least 1 s.
+pub(super) fn fetch_budget(lookup: &impl Fn(&str) -> Option<String>) -> Result<Duration, ConfigError> {
+    let budget = number(
+        lookup,
+        PIM_FETCH_BUDGET_SECS,
+        DEFAULT_FETCH_BUDGET.as_secs(),
+        "a whole number of seconds",
+    )?;
+    if budget == 0 {
+        return Err(ConfigError::Invalid {
+            name: PIM_FETCH_BUDGET_SECS,
+            reason: "must be at least 1".into(),
+        });
+    }
+    Ok(Duration::from_secs(budget))
 }
 
 /// The authors whose events are never given to the business logic

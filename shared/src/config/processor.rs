@@ -1,8 +1,8 @@
 use std::time::Duration;
 
 use super::{
-    ConfigError, DestinationConfig, PimConfig, delete_payloads_when_done, ignored_authors, number, read,
-    required,
+    ConfigError, DestinationConfig, PimConfig, TenantsConfig, delete_payloads_when_done, ignored_authors,
+    number, read, required,
 };
 use crate::core::processor::idempotency::DEFAULT_WINDOW;
 use crate::core::processor::{DEFAULT_BACKOFF_CAP, DEFAULT_CONCURRENCY, Settings};
@@ -53,6 +53,8 @@ pub struct ProcessorConfig {
     /// Where the catch-up's entities too large for a queue message go (the
     /// receiver's variables: `PAYLOAD_BUCKET`, ...).
     pub large_events: super::payloads::LargeEventsConfig,
+    /// Each tenant's PIM connection, when the deployment has tenants.
+    pub tenants: Option<TenantsConfig>,
 }
 
 /// The idempotency store's configuration.
@@ -122,6 +124,7 @@ impl ProcessorConfig {
             ignored_authors: ignored_authors(&lookup),
             destination: DestinationConfig::from_lookup(&lookup)?,
             large_events: super::payloads::LargeEventsConfig::from_lookup(&lookup)?,
+            tenants: TenantsConfig::from_lookup(&lookup)?,
         })
     }
 }

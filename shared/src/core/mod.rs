@@ -14,3 +14,4 @@ pub mod protocol;
 pub mod receiver;
 pub mod signature;
 pub mod subscription;
+pub mod tenant;

@@ -71,3 +71,22 @@ pub trait UpdatedPages: Send + Sync + 'static {
         deadline: Instant,
     ) -> BoxFuture<'a, Result<Bytes, PimReadError>>;
 }
+
+/// A tenant's PIM connection as the processor knows it (see
+/// [`crate::core::tenant`]).
+#[derive(Clone)]
+pub enum TenantReader {
+    /// The tenant's own connection.
+    Connected(Arc<dyn PimReader>),
+    /// The tenant has no PIM connection: its events are not enriched.
+    NoConnection,
+    /// No such tenant, or not yet (added since the processor read the
+    /// tenants): its events are retried, never read from another PIM.
+    Unknown,
+}
+
+/// Each tenant's PIM connection, by tenant name.
+pub trait TenantPims: Send + Sync + 'static {
+    /// `tenant`'s connection.
+    fn reader(&self, tenant: &str) -> TenantReader;
+}

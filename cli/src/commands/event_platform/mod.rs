@@ -26,6 +26,7 @@ use shared::core::receiver::secrets::SecretDocument;
 use shared::core::subscription::DEFAULT_SUBSCRIBER_NAME;
 use shared::core::subscription::model::{Subscriber, Subscription};
 use shared::core::subscription::plan::find_by_url;
+use shared::core::tenant::{is_valid_name, route_path};
 use tokio::time::Instant;
 
 use super::pim_args::PimConnectionArgs;
@@ -107,6 +108,21 @@ pub struct StackArgs {
     /// The signing secrets' Secrets Manager secret (the stack's output SigningSecretsArn).
     #[arg(long, env = "SIGNING_SECRETS_ARN", global = true)]
     secrets_arn: Option<String>,
+    /// Act for this tenant of the deployment (`akeneo-relay tenants`): its
+    /// Request URLs (/t/<tenant>/…) and its entry of the secret.
+    #[arg(long, global = true, value_parser = tenant_name)]
+    tenant: Option<String>,
+}
+
+/// A tenant name as the receiver routes it.
+pub fn tenant_name(text: &str) -> Result<String, String> {
+    if is_valid_name(text) {
+        Ok(text.to_owned())
+    } else {
+        Err(String::from(
+            "a tenant name is lower-case letters, digits and '-', starting with a letter or a digit, at most 40",
+        ))
+    }
 }
 
 impl StackArgs {
@@ -116,6 +132,7 @@ impl StackArgs {
             secrets_arn: self.secrets_arn.clone(),
             events_api_url: None,
             processor_log_group: None,
+            tenant: None,
         };
         if let Some(name) = &self.stack {
             let outputs = StackOutputs::read(&sdk_config().await, name).await?;
@@ -124,6 +141,17 @@ impl StackArgs {
             stack.secrets_arn = stack.secrets_arn.or(Some(output(SIGNING_SECRETS_ARN)?));
             stack.events_api_url = output(EVENTS_API_REQUEST_URL).ok();
             stack.processor_log_group = output(PROCESSOR_LOG_GROUP).ok();
+        }
+        if let Some(tenant) = &self.tenant {
+            // The stack's outputs are the top-level routes; a tenant's sit under /t/<tenant>.
+            let of_tenant = |url: String, route: &str| {
+                let base = url.trim_end_matches('/');
+                let base = base.strip_suffix(route).unwrap_or(base);
+                format!("{base}{}", route_path(Some(tenant), route))
+            };
+            stack.request_url = stack.request_url.map(|url| of_tenant(url, "/event-platform"));
+            stack.events_api_url = stack.events_api_url.map(|url| of_tenant(url, "/events-api"));
+            stack.tenant = Some(tenant.clone());
         }
         Ok(stack)
     }
@@ -136,6 +164,8 @@ pub struct Stack {
     secrets_arn: Option<String>,
     pub events_api_url: Option<String>,
     pub processor_log_group: Option<String>,
+    /// `--tenant`: the secret is that tenant's entry.
+    pub tenant: Option<String>,
 }
 
 impl Stack {
@@ -158,27 +188,64 @@ impl Stack {
         Ok(StackSecret {
             source: SecretsManagerSource::new(&sdk_config().await, &arn),
             arn,
+            tenant: self.tenant.clone(),
         })
     }
 }
 
-/// The stack's signing secrets document in Secrets Manager.
+/// The stack's signing secrets document in Secrets Manager; with a tenant,
+/// that tenant's entry of it.
 pub struct StackSecret {
     source: SecretsManagerSource,
     arn: String,
+    tenant: Option<String>,
 }
 
 impl StackSecret {
-    pub async fn read(&self) -> Result<SecretDocument, CliError> {
+    /// The whole document, whatever the tenant.
+    pub async fn read_document(&self) -> Result<SecretDocument, CliError> {
         let text = self.source.secret_string().await.map_err(|e| self.error(e))?;
         SecretDocument::parse(&text).map_err(|e| self.error(e))
     }
 
+    /// The document, or the tenant's entry of it.
+    pub async fn read(&self) -> Result<SecretDocument, CliError> {
+        let document = self.read_document().await?;
+        match &self.tenant {
+            None => Ok(document),
+            Some(tenant) => document.tenant(tenant).ok_or_else(|| {
+                self.error(format!(
+                    "no tenant {tenant:?}; `akeneo-relay tenants add {tenant}` adds it"
+                ))
+            }),
+        }
+    }
+
+    /// Writes the document, or the tenant's entry into the document as it
+    /// is now (the other tenants' entries as they are).
     pub async fn write(&self, document: &SecretDocument) -> Result<(), CliError> {
+        let whole = match &self.tenant {
+            None => document.clone(),
+            Some(tenant) => {
+                let mut whole = self.read_document().await?;
+                whole.set_tenant(tenant, document.clone());
+                whole
+            }
+        };
+        self.write_document(&whole).await
+    }
+
+    /// Writes the whole document.
+    pub async fn write_document(&self, document: &SecretDocument) -> Result<(), CliError> {
         self.source
             .put_secret_string(&document.to_text())
             .await
             .map_err(|e| self.error(e))
+    }
+
+    /// The secret's ARN.
+    pub fn arn(&self) -> &str {
+        &self.arn
     }
 
     fn error(&self, error: impl std::fmt::Display) -> CliError {

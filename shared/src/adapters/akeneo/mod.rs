@@ -10,15 +10,18 @@
 //!   subscriptions, logs), with the connection's PIM token.
 //! - [`pim`]: the PIM REST API client, also the processor's
 //!   [`crate::ports::pim::PimReader`].
+//! - [`tenants`]: each tenant's PIM client, read from the secret document.
 
 pub mod auth;
 pub mod connection;
 pub mod event_platform;
 pub mod pim;
+pub mod tenants;
 pub mod transport;
 
 pub use auth::{AccessToken, AuthError, TokenProvider};
 pub use connection::{CallError, Connection, ConnectionSettings};
 pub use event_platform::{EventPlatformClient, LogQuery, ManagementError};
 pub use pim::{PimClient, PimError};
+pub use tenants::TenantConnections;
 pub use transport::{Answer, RetryPolicy, TransportError};

@@ -12,7 +12,7 @@ use aws_sdk_sqs::types::{
     MessageSystemAttributeName, SendMessageBatchRequestEntry,
 };
 
-use crate::core::message::attribute_data_type;
+use crate::core::message::{ATTRIBUTE_TENANT, attribute_data_type};
 use crate::ports::queue::{
     BatchEntry, BatchReport, FailedEntry, QueueError, QueueReceiver, QueueSender, QueuedEntry,
     ReceivedMessage, VisibilityChange, VisibilityChanger,
@@ -144,9 +144,13 @@ impl QueueSender for SqsQueue {
 }
 
 fn to_sqs_entry(entry: &BatchEntry<'_>) -> Result<SendMessageBatchRequestEntry, QueueError> {
+    // A tenant's events form one message group: on a standard queue SQS
+    // then shares its throughput fairly between groups (fair queues), so
+    // one tenant's backlog does not hold back the others'.
     let mut builder = SendMessageBatchRequestEntry::builder()
         .id(entry.id)
-        .message_body(&entry.message.body);
+        .message_body(&entry.message.body)
+        .set_message_group_id(entry.message.attribute(ATTRIBUTE_TENANT).map(str::to_owned));
     for (name, value) in &entry.message.attributes {
         let value = MessageAttributeValue::builder()
             .data_type(attribute_data_type(name))

@@ -11,6 +11,7 @@ use std::time::Duration;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
+use crate::core::message::ATTRIBUTE_TENANT;
 use crate::ports::queue::{
     BatchEntry, BatchReport, QueueError, QueueReceiver, QueueSender, QueuedEntry, ReceivedMessage,
     VisibilityChange, VisibilityChanger,
@@ -23,6 +24,35 @@ struct Stored {
     receive_count: u32,
     visible_at: Instant,
     receipt: Option<String>,
+}
+
+/// The indices of up to `max` visible messages, one message group after the
+/// other in turn (oldest group first), each group's oldest first.
+fn fair_pick(messages: &[Stored], now: Instant, max: usize) -> Vec<usize> {
+    let mut groups: Vec<(Option<&str>, Vec<usize>)> = Vec::new();
+    for (index, message) in messages.iter().enumerate() {
+        if message.visible_at > now {
+            continue;
+        }
+        let group = message.attributes.get(ATTRIBUTE_TENANT).map(String::as_str);
+        match groups.iter_mut().find(|(g, _)| *g == group) {
+            Some((_, indices)) if indices.len() < max => indices.push(index),
+            Some(_) => {}
+            None => groups.push((group, vec![index])),
+        }
+    }
+    let mut picked = Vec::with_capacity(max);
+    for round in 0..max {
+        for (_, indices) in &groups {
+            if picked.len() == max {
+                return picked;
+            }
+            if let Some(&index) = indices.get(round) {
+                picked.push(index);
+            }
+        }
+    }
+    picked
 }
 
 struct State {
@@ -93,25 +123,28 @@ impl EmbeddedQueue {
 
     /// Up to `max` visible messages, hidden for the visibility timeout from now.
     /// Messages already received `max_receives` times move to the dead-letter
-    /// queue instead, as SQS's redrive policy does.
+    /// queue instead, as SQS's redrive policy does. Like an SQS fair queue,
+    /// messages of different tenants (their `tenant` attribute, the message
+    /// group) are taken in turn, so one tenant's backlog does not hold back
+    /// the others'; within a tenant, oldest first.
     pub fn receive_now(&self, max: usize) -> Vec<ReceivedMessage> {
         let now = Instant::now();
         let mut moved = Vec::new();
         let mut received = Vec::new();
         {
             let mut state = self.state();
-            let mut index = 0;
-            while index < state.messages.len() && received.len() < max {
-                if state.messages[index].visible_at > now {
-                    index += 1;
-                    continue;
+            if let Some((_, max_receives)) = &self.redrive {
+                let mut index = 0;
+                while index < state.messages.len() {
+                    let message = &state.messages[index];
+                    if message.visible_at <= now && message.receive_count >= *max_receives {
+                        moved.push(state.messages.remove(index));
+                    } else {
+                        index += 1;
+                    }
                 }
-                if let Some((_, max_receives)) = &self.redrive
-                    && state.messages[index].receive_count >= *max_receives
-                {
-                    moved.push(state.messages.remove(index));
-                    continue;
-                }
+            }
+            for index in fair_pick(&state.messages, now, max) {
                 let message = &mut state.messages[index];
                 message.receive_count += 1;
                 message.visible_at = now + self.visibility_timeout;
@@ -124,7 +157,6 @@ impl EmbeddedQueue {
                     receive_count: message.receive_count,
                     attributes: message.attributes.clone(),
                 });
-                index += 1;
             }
         }
         if let Some((dlq, _)) = &self.redrive {
@@ -288,6 +320,23 @@ mod tests {
         // THEN it was hidden, then came back counted twice
         assert!(at_once.is_empty());
         assert_eq!(later[0].receive_count, 2);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn tenants_take_turns_however_long_one_tenants_backlog() {
+        // GIVEN a backlog of 100 messages from tenant a, then 2 from b and 1 without a tenant
+        let (queue, _) = queues(5);
+        let tenant = |name: &str| HashMap::from([(ATTRIBUTE_TENANT.to_owned(), name.to_owned())]);
+        for index in 0..100 {
+            queue.push(format!("a{index}"), tenant("a"));
+        }
+        queue.push("b0".into(), tenant("b"));
+        queue.push("b1".into(), tenant("b"));
+        queue.push("none".into(), HashMap::new());
+        // WHEN a batch of 6 is received
+        let bodies: Vec<String> = queue.receive_now(6).into_iter().filter_map(|m| m.body).collect();
+        // THEN each group had its turn, each in its own order
+        assert_eq!(bodies, ["a0", "b0", "none", "a1", "b1", "a2"]);
     }
 
     #[tokio::test(start_paused = true)]

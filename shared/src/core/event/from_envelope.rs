@@ -129,6 +129,7 @@ impl PimEvent {
 
         PimEvent {
             id: envelope.id,
+            tenant: envelope.tenant,
             protocol,
             entity,
             action,

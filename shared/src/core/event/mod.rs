@@ -49,6 +49,10 @@ pub struct PimEvent {
     /// Akeneo's event id (`event_id` / `id`): the key to dedupe on, as Akeneo
     /// delivers at least once.
     pub id: Option<String>,
+    /// The tenant whose route received it (see [`crate::core::tenant`]): which
+    /// of the deployment's PIMs it comes from. `None` in a single-PIM
+    /// deployment.
+    pub tenant: Option<String>,
     /// The protocol that delivered it.
     pub protocol: Protocol,
     /// What it is about.
@@ -175,16 +179,26 @@ impl PimEvent {
 
     /// Events about the same entity share this key; `None` when the event names
     /// no key. A product is keyed by uuid and by identifier, so the caller can
-    /// match events that carry only one of them.
+    /// match events that carry only one of them. A tenant's keys start with
+    /// `t/<tenant>/`: two PIMs may both have a product `shirt`.
     pub fn entity_keys(&self) -> Vec<String> {
         let name = self.entity.name();
+        let tenant = self
+            .tenant
+            .as_deref()
+            .map(|t| format!("t/{t}/"))
+            .unwrap_or_default();
         [
             ("uuid", &self.keys.uuid),
             ("identifier", &self.keys.identifier),
             ("code", &self.keys.code),
         ]
         .into_iter()
-        .filter_map(|(kind, value)| value.as_deref().map(|value| format!("{name}/{kind}/{value}")))
+        .filter_map(|(kind, value)| {
+            value
+                .as_deref()
+                .map(|value| format!("{tenant}{name}/{kind}/{value}"))
+        })
         .collect()
     }
 }

@@ -9,6 +9,10 @@
 //!  "occurred_at":"…","source":"…","received_at":"…","event":{ …the event, byte for byte… }}
 //! ```
 //!
+//! An event received on a tenant's route (see [`crate::core::tenant`]) has
+//! `"tenant":"<name>"` right after `"protocol"`; without tenants the
+//! envelope has no such field.
+//!
 //! An event holding a character SQS refuses ([`sqs_text`]: U+FFFE or U+FFFF,
 //! valid in JSON) is carried as `"event_text":"…"` instead, a JSON string of
 //! its exact text, and the lifted fields are escaped likewise.
@@ -42,6 +46,11 @@ pub const ATTRIBUTE_PROTOCOL: &str = "protocol";
 pub const ATTRIBUTE_TYPE: &str = "type";
 /// String attribute: the event's Akeneo id, when it has one.
 pub const ATTRIBUTE_ID: &str = "id";
+/// String attribute: the tenant whose route received the event (see
+/// [`crate::core::tenant`]); absent in a single-PIM deployment. The SQS
+/// adapter also makes it the message group id, so the queue shares its
+/// throughput fairly between tenants.
+pub const ATTRIBUTE_TENANT: &str = "tenant";
 
 /// Attribute a dead-lettered message carries beside the original ones: a
 /// stable code for why (`rejected`, `invalid_envelope`, ...).

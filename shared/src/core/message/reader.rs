@@ -34,6 +34,8 @@ impl EnvelopeError {
 pub struct Envelope {
     /// The protocol that delivered the event.
     pub protocol: Protocol,
+    /// The tenant whose route received it; `None` without tenants.
+    pub tenant: Option<String>,
     /// The event's Akeneo id.
     pub id: Option<String>,
     /// Its type (`action` or `type`).
@@ -56,6 +58,8 @@ struct Version {
 #[derive(Deserialize)]
 struct Fields {
     protocol: String,
+    #[serde(default)]
+    tenant: Option<String>,
     id: Option<String>,
     #[serde(rename = "type")]
     kind: Option<String>,
@@ -92,6 +96,7 @@ pub fn read_envelope(body: &str) -> Result<Envelope, EnvelopeError> {
     };
     Ok(Envelope {
         protocol,
+        tenant: fields.tenant,
         id: fields.id,
         kind: fields.kind,
         occurred_at: fields.occurred_at,

@@ -8,8 +8,8 @@ use time::macros::format_description;
 
 use super::sqs_text::{is_sqs_json, sqs_accepts, sqs_clean};
 use super::{
-    ATTRIBUTE_ID, ATTRIBUTE_PROTOCOL, ATTRIBUTE_TYPE, ENVELOPE_VERSION, EventFields, SQS_MAX_MESSAGE_BYTES,
-    attribute_data_type,
+    ATTRIBUTE_ID, ATTRIBUTE_PROTOCOL, ATTRIBUTE_TENANT, ATTRIBUTE_TYPE, ENVELOPE_VERSION, EventFields,
+    SQS_MAX_MESSAGE_BYTES, attribute_data_type,
 };
 use crate::core::protocol::Protocol;
 
@@ -32,10 +32,26 @@ impl OutboundMessage {
     /// The envelope around `raw` (the event's bytes as received) with the fields
     /// lifted from it, queued at `received_at` (see [`format_timestamp`]).
     pub fn build(protocol: Protocol, raw: &str, fields: &EventFields, received_at: &str) -> OutboundMessage {
+        OutboundMessage::build_for_tenant(None, protocol, raw, fields, received_at)
+    }
+
+    /// As [`OutboundMessage::build`], stamped with the tenant whose route
+    /// received it (a field of the envelope and an attribute); `None` builds
+    /// exactly what `build` does.
+    pub fn build_for_tenant(
+        tenant: Option<&str>,
+        protocol: Protocol,
+        raw: &str,
+        fields: &EventFields,
+        received_at: &str,
+    ) -> OutboundMessage {
         let mut body = String::with_capacity(raw.len() + 320);
         body.push_str(r#"{"v":"#);
         body.push_str(&ENVELOPE_VERSION.to_string());
         push_field(&mut body, "protocol", Some(protocol.as_str()));
+        if let Some(tenant) = tenant {
+            push_field(&mut body, "tenant", Some(tenant));
+        }
         push_field(&mut body, "id", fields.id.as_deref());
         push_field(&mut body, "type", fields.kind.as_deref());
         push_field(&mut body, "occurred_at", fields.occurred_at.as_deref());
@@ -53,6 +69,9 @@ impl OutboundMessage {
         body.push('}');
 
         let mut attributes = vec![(ATTRIBUTE_PROTOCOL, protocol.as_str().to_owned())];
+        if let Some(tenant) = tenant.filter(|t| !t.is_empty()) {
+            attributes.push((ATTRIBUTE_TENANT, sqs_clean(tenant)));
+        }
         for (name, value) in [(ATTRIBUTE_TYPE, &fields.kind), (ATTRIBUTE_ID, &fields.id)] {
             if let Some(value) = value.as_deref().filter(|v| !v.is_empty()) {
                 attributes.push((name, sqs_clean(value)));
@@ -187,6 +206,27 @@ mod tests {
             r#"{"v":1,"protocol":"event-platform","id":null,"type":null,"occurred_at":null,"source":null,"received_at":"t","event":{}}"#
         );
         assert_eq!(message.attributes, vec![("protocol", "event-platform".into())]);
+    }
+
+    #[test]
+    fn a_tenants_event_carries_its_tenant_in_the_envelope_and_an_attribute() {
+        // GIVEN an event received on tenant acme's route
+        let fields = EventFields {
+            id: Some("e-1".into()),
+            ..EventFields::default()
+        };
+        // WHEN its message is built
+        let message =
+            OutboundMessage::build_for_tenant(Some("acme"), Protocol::EventsApi, "{}", &fields, "t");
+        // THEN the tenant follows the protocol in the body, and is an attribute
+        assert!(
+            message
+                .body
+                .starts_with(r#"{"v":1,"protocol":"events-api","tenant":"acme","id":"e-1""#),
+            "{}",
+            message.body
+        );
+        assert_eq!(message.attribute(ATTRIBUTE_TENANT), Some("acme"));
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 
 use super::batch::Verdict;
 use crate::core::event::PimEvent;
-use crate::core::message::{ATTRIBUTE_ID, ATTRIBUTE_PROTOCOL};
+use crate::core::message::{ATTRIBUTE_ID, ATTRIBUTE_PROTOCOL, ATTRIBUTE_TENANT};
 use crate::core::protocol::Protocol;
 use crate::ports::idempotency::{ClaimOutcome, StoreError};
 use crate::ports::queue::ReceivedMessage;
@@ -16,11 +16,13 @@ use crate::ports::queue::ReceivedMessage;
 pub const MIN_CLAIM: Duration = Duration::from_secs(5);
 
 /// Akeneo's event id namespaced by protocol (`events-api#<event_id>`,
-/// `event-platform#<id>`): the same event whichever message carries it, and
-/// never the queue's message id, which changes when a message is re-sent.
-/// `None` when the event has no id: it cannot be deduplicated and runs as is.
+/// `event-platform#<id>`), and by tenant when there is one
+/// (`t/<tenant>/events-api#<event_id>`: two PIMs' ids are unrelated): the
+/// same event whichever message carries it, and never the queue's message
+/// id, which changes when a message is re-sent. `None` when the event has no
+/// id: it cannot be deduplicated and runs as is.
 pub fn idempotency_key(event: &PimEvent) -> Option<String> {
-    key(event.protocol, event.id.as_deref()?)
+    key(event.tenant.as_deref(), event.protocol, event.id.as_deref()?)
 }
 
 /// The key of the event a message carries, read from its attributes alone
@@ -28,12 +30,19 @@ pub fn idempotency_key(event: &PimEvent) -> Option<String> {
 /// events included), for when its body cannot be read.
 pub fn idempotency_key_of_message(message: &ReceivedMessage) -> Option<String> {
     let protocol = Protocol::from_name(message.attribute(ATTRIBUTE_PROTOCOL)?)?;
-    key(protocol, message.attribute(ATTRIBUTE_ID)?)
+    key(
+        message.attribute(ATTRIBUTE_TENANT),
+        protocol,
+        message.attribute(ATTRIBUTE_ID)?,
+    )
 }
 
-fn key(protocol: Protocol, id: &str) -> Option<String> {
+fn key(tenant: Option<&str>, protocol: Protocol, id: &str) -> Option<String> {
     let id = Some(id.trim()).filter(|id| !id.is_empty())?;
-    Some(format!("{}#{id}", protocol.as_str()))
+    Some(match tenant {
+        Some(tenant) => format!("t/{tenant}/{}#{id}", protocol.as_str()),
+        None => format!("{}#{id}", protocol.as_str()),
+    })
 }
 
 /// How a batch's pending events are claimed.
@@ -136,6 +145,33 @@ mod tests {
         );
         assert_eq!(idempotency_key(&event(Protocol::EventsApi, None)), None);
         assert_eq!(idempotency_key(&event(Protocol::EventsApi, Some("  "))), None);
+    }
+
+    #[test]
+    fn the_same_akeneo_id_in_two_tenants_is_two_events() {
+        // GIVEN the same Event Platform id received on acme's and beta's routes
+        let fields = EventFields {
+            id: Some("e-1".into()),
+            ..EventFields::default()
+        };
+        let keys: Vec<Option<String>> = [Some("acme"), Some("beta"), None]
+            .into_iter()
+            .map(|tenant| {
+                let message =
+                    OutboundMessage::build_for_tenant(tenant, Protocol::EventPlatform, "{}", &fields, "t");
+                idempotency_key(&PimEvent::from_message_body(&message.body).expect("envelope"))
+            })
+            .collect();
+        // WHEN their keys are derived
+        // THEN each tenant has its own key, and without a tenant the key is as it always was
+        assert_eq!(
+            keys,
+            vec![
+                Some("t/acme/event-platform#e-1".into()),
+                Some("t/beta/event-platform#e-1".into()),
+                Some("event-platform#e-1".into())
+            ]
+        );
     }
 
     #[test]

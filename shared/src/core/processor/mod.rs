@@ -25,12 +25,12 @@ use tracing::{Instrument, error, info, info_span, warn};
 
 use crate::core::delivery::deliver;
 use crate::core::event::PimEvent;
-use crate::core::message::{ATTRIBUTE_ID, ATTRIBUTE_TYPE, dead_letter_message};
+use crate::core::message::{ATTRIBUTE_ID, ATTRIBUTE_TENANT, ATTRIBUTE_TYPE, dead_letter_message};
 use crate::observability::metrics::{self, Metrics};
 use crate::ports::handler::{EventHandler, Outcome};
 use crate::ports::idempotency::IdempotencyStore;
 use crate::ports::payload_store::PayloadStore;
-use crate::ports::pim::PimReader;
+use crate::ports::pim::{PimReader, TenantPims};
 use crate::ports::queue::{QueueSender, ReceivedMessage, VisibilityChange, VisibilityChanger};
 use backoff::backoff;
 use batch::{Batch, Verdict};
@@ -176,7 +176,22 @@ impl<H: EventHandler, D: QueueSender, V: VisibilityChanger> Processor<H, D, V> {
     /// Gives product and product model events their current state from the
     /// PIM before the business logic runs, spending at most `budget` per batch.
     pub fn with_pim(mut self, reader: Arc<dyn PimReader>, budget: Duration) -> Processor<H, D, V> {
-        self.enrichment = Some(Enrichment::new(reader, budget));
+        self.enrichment = Some(match self.enrichment.take() {
+            Some(tenants) => Enrichment::new(reader, budget).with_tenants_of(tenants),
+            None => Enrichment::new(reader, budget),
+        });
+        self
+    }
+
+    /// Gives each tenant's product and product model events their current
+    /// state from that tenant's own PIM (see [`crate::core::tenant`]),
+    /// spending at most `budget` per batch. A tenant the processor does not
+    /// know (yet) has its events retried, never read from another PIM.
+    pub fn with_tenant_pims(mut self, tenants: Arc<dyn TenantPims>, budget: Duration) -> Processor<H, D, V> {
+        self.enrichment = Some(match self.enrichment.take() {
+            Some(enrichment) => enrichment.with_tenants(tenants),
+            None => Enrichment::for_tenants(tenants, budget),
+        });
         self
     }
 
@@ -263,7 +278,7 @@ impl<H: EventHandler, D: QueueSender, V: VisibilityChanger> Processor<H, D, V> {
                         delay: backoff(record.receive_count, self.backoff_cap, &record.message_id),
                     })
                     .collect();
-                self.count(&dispositions);
+                self.count(messages, &dispositions);
                 self.metrics.emit(
                     &metrics::Record {
                         dimensions: vec![],
@@ -323,7 +338,7 @@ impl<H: EventHandler, D: QueueSender, V: VisibilityChanger> Processor<H, D, V> {
         for (message, disposition) in messages.iter().zip(&dispositions) {
             log_disposition(message, disposition);
         }
-        self.count(&dispositions);
+        self.count(messages, &dispositions);
         self.metrics.emit(
             &metrics::Record {
                 dimensions: vec![],
@@ -416,6 +431,7 @@ impl<H: EventHandler, D: QueueSender, V: VisibilityChanger> Processor<H, D, V> {
                 message_id = message.message_id.as_str(),
                 event_id = message.attribute(ATTRIBUTE_ID),
                 event_type = message.attribute(ATTRIBUTE_TYPE),
+                tenant = message.attribute(ATTRIBUTE_TENANT),
                 receive_count = message.receive_count,
             );
             results.push((index, self.run_handler(event).instrument(span).await));
@@ -515,18 +531,37 @@ impl<H: EventHandler, D: QueueSender, V: VisibilityChanger> Processor<H, D, V> {
 }
 
 impl<H, D, V> Processor<H, D, V> {
-    fn count(&self, dispositions: &[Disposition]) {
-        let count = |name: &str| dispositions.iter().filter(|d| d.name() == name).count() as u64;
-        let record = metrics::Record {
-            dimensions: vec![],
-            counts: vec![
-                ("EventsProcessed", count("done")),
-                ("EventsRetried", count("retried")),
-                ("EventsDeadLettered", count("dead_lettered")),
-                ("DeadLetterFailures", count("dead_letter_failed")),
-            ],
-        };
-        self.metrics.emit(&record, false);
+    /// The batch's outcomes in total (what the alarms watch), and per tenant
+    /// with a `Tenant` dimension when the batch has tenants' events.
+    fn count(&self, messages: &[ReceivedMessage], dispositions: &[Disposition]) {
+        let tenant_of = |index: usize| messages.get(index).and_then(|m| m.attribute(ATTRIBUTE_TENANT));
+        let mut groups: Vec<Option<&str>> = vec![None];
+        for index in 0..dispositions.len() {
+            if let Some(tenant) = tenant_of(index)
+                && !groups.contains(&Some(tenant))
+            {
+                groups.push(Some(tenant));
+            }
+        }
+        for group in groups {
+            let count = |name: &str| {
+                dispositions
+                    .iter()
+                    .enumerate()
+                    .filter(|(index, d)| d.name() == name && (group.is_none() || tenant_of(*index) == group))
+                    .count() as u64
+            };
+            let record = metrics::Record {
+                dimensions: group.map(|tenant| vec![("Tenant", tenant)]).unwrap_or_default(),
+                counts: vec![
+                    ("EventsProcessed", count("done")),
+                    ("EventsRetried", count("retried")),
+                    ("EventsDeadLettered", count("dead_lettered")),
+                    ("DeadLetterFailures", count("dead_letter_failed")),
+                ],
+            };
+            self.metrics.emit(&record, false);
+        }
     }
 }
 
@@ -542,6 +577,7 @@ fn log_disposition(record: &ReceivedMessage, disposition: &Disposition) {
         message_id = record.message_id.as_str(),
         event_id = record.attribute(ATTRIBUTE_ID),
         event_type = record.attribute(ATTRIBUTE_TYPE),
+        tenant = record.attribute(ATTRIBUTE_TENANT),
         receive_count = record.receive_count,
         outcome = disposition.name(),
         reason,

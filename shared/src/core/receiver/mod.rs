@@ -22,6 +22,7 @@ use crate::core::delivery::offload::{Offloaded, offload};
 use crate::core::message::{KeyPrefix, OutboundMessage, SQS_MAX_MESSAGE_BYTES, format_timestamp};
 use crate::core::protocol::Protocol;
 use crate::core::signature::{Secrets, SignatureError, event_platform, events_api};
+use crate::core::tenant;
 use crate::observability::metrics::{self, Metrics};
 use crate::ports::payload_store::PayloadStore;
 use crate::ports::queue::QueueSender;
@@ -138,6 +139,9 @@ impl<Q: QueueSender> Receiver<Q> {
             let handled = self.process(method, path, headers, body, now, started).await;
             info!(
                 route = handled.protocol.map(Protocol::as_str),
+                tenant = tenant::split_path(path)
+                    .0
+                    .map(|t| truncate(t, tenant::MAX_NAME_LEN)),
                 status = handled.reply.status.as_u16(),
                 events = handled.events,
                 error = handled.error,
@@ -159,14 +163,24 @@ impl<Q: QueueSender> Receiver<Q> {
         now: SystemTime,
         started: Instant,
     ) -> Handled {
+        let (tenant, path) = tenant::split_path(path);
+        let all = self.secrets.current();
+        let routes = match tenant {
+            None => all.as_ref(),
+            Some(name) => match all.tenant(name) {
+                Some(routes) => routes,
+                None => return self.unknown_tenant(name),
+            },
+        };
         if crate::core::notification::is_notifications_path(path) {
-            return self.notification(method, headers, body, now).await;
+            return self
+                .notification(tenant, routes, method, headers, body, now)
+                .await;
         }
         let Some(protocol) = route::resolve(path) else {
             return rejected(None, Rejection::NotFound, 0);
         };
-        let secrets = self.secrets.current();
-        let secrets = secrets.for_protocol(protocol);
+        let secrets = routes.for_protocol(protocol);
         if secrets.is_empty() {
             self.secrets.route_not_configured();
             return rejected(Some(protocol), Rejection::RouteNotConfigured(protocol), 0);
@@ -181,16 +195,16 @@ impl<Q: QueueSender> Receiver<Q> {
             _ => return rejected(Some(protocol), Rejection::MethodNotAllowed, 0),
         }
 
-        let prepared = match self.prepare_with(secrets, protocol, headers, body, now) {
+        let prepared = match self.prepare_with(tenant, secrets, protocol, headers, body, now) {
             Ok(prepared) => prepared,
             Err(rejection) => {
                 if matches!(rejection, Rejection::Unauthorized(_)) {
-                    self.count(protocol, None, &[("SignatureFailures", 1)]);
+                    self.count(protocol, tenant, None, &[("SignatureFailures", 1)]);
                 }
                 return rejected(Some(protocol), rejection, 0);
             }
         };
-        self.count_received(protocol, &prepared);
+        self.count_received(protocol, tenant, &prepared);
         let Prepared {
             messages,
             oversized,
@@ -199,13 +213,18 @@ impl<Q: QueueSender> Receiver<Q> {
         let deadline = started + protocol.queue_budget();
         let (small, large) = futures::join!(
             deliver_all(&self.queue, &messages, deadline),
-            self.store_and_point(protocol, &oversized, deadline)
+            self.store_and_point(protocol, tenant, &oversized, deadline)
         );
 
         let mut queued = 0;
         match small {
             Ok(message_ids) => {
-                self.count(protocol, None, &[("EventsQueued", message_ids.len() as u64)]);
+                self.count(
+                    protocol,
+                    tenant,
+                    None,
+                    &[("EventsQueued", message_ids.len() as u64)],
+                );
                 for (message, message_id) in messages.iter().zip(&message_ids) {
                     info!(
                         event_id = message.event_id.as_deref(),
@@ -217,7 +236,12 @@ impl<Q: QueueSender> Receiver<Q> {
                 queued += message_ids.len();
             }
             Err(error) => {
-                self.count(protocol, None, &[("QueueFailures", error.undelivered as u64)]);
+                self.count(
+                    protocol,
+                    tenant,
+                    None,
+                    &[("QueueFailures", error.undelivered as u64)],
+                );
                 warn!(route = protocol.as_str(), reason = %error, "events not queued");
                 return rejected(Some(protocol), error.into(), events);
             }
@@ -236,6 +260,7 @@ impl<Q: QueueSender> Receiver<Q> {
     async fn store_and_point(
         &self,
         protocol: Protocol,
+        tenant: Option<&str>,
         oversized: &[OutboundMessage],
         deadline: Instant,
     ) -> Result<usize, Rejection> {
@@ -270,20 +295,40 @@ impl<Q: QueueSender> Receiver<Q> {
         )
         .await
         .map_err(|error| {
-            self.count(protocol, None, &[("PayloadStoreFailures", error.unstored as u64)]);
+            self.count(
+                protocol,
+                tenant,
+                None,
+                &[("PayloadStoreFailures", error.unstored as u64)],
+            );
             warn!(route = protocol.as_str(), reason = %error, "large events not stored");
             Rejection::PayloadStoreUnavailable(error)
         })?;
-        self.count(protocol, None, &[("LargeEventsStored", stored.len() as u64)]);
+        self.count(
+            protocol,
+            tenant,
+            None,
+            &[("LargeEventsStored", stored.len() as u64)],
+        );
         let pointers: Vec<OutboundMessage> = stored.iter().map(|s| s.pointer.clone()).collect();
         let message_ids = deliver_all(&self.queue, &pointers, deadline)
             .await
             .map_err(|error| {
-                self.count(protocol, None, &[("QueueFailures", error.undelivered as u64)]);
+                self.count(
+                    protocol,
+                    tenant,
+                    None,
+                    &[("QueueFailures", error.undelivered as u64)],
+                );
                 warn!(route = protocol.as_str(), reason = %error, "pointers to large events not queued");
                 Rejection::QueueUnavailable(error)
             })?;
-        self.count(protocol, None, &[("EventsQueued", message_ids.len() as u64)]);
+        self.count(
+            protocol,
+            tenant,
+            None,
+            &[("EventsQueued", message_ids.len() as u64)],
+        );
         for (
             Offloaded {
                 pointer,
@@ -315,11 +360,12 @@ impl<Q: QueueSender> Receiver<Q> {
         now: SystemTime,
     ) -> Result<Prepared, Rejection> {
         let secrets = self.secrets.current();
-        self.prepare_with(secrets.for_protocol(protocol), protocol, headers, body, now)
+        self.prepare_with(None, secrets.for_protocol(protocol), protocol, headers, body, now)
     }
 
     fn prepare_with(
         &self,
+        tenant: Option<&str>,
         secrets: &Secrets,
         protocol: Protocol,
         headers: &HeaderMap,
@@ -341,7 +387,9 @@ impl<Q: QueueSender> Receiver<Q> {
         let received_at = format_timestamp(now);
         let (messages, oversized) = events
             .iter()
-            .map(|event| OutboundMessage::build(protocol, event.raw, &event.fields, &received_at))
+            .map(|event| {
+                OutboundMessage::build_for_tenant(tenant, protocol, event.raw, &event.fields, &received_at)
+            })
             .partition(|message| message.sqs_size() <= self.max_message_bytes);
         Ok(Prepared {
             messages,
@@ -381,8 +429,19 @@ impl<Q: QueueSender> Receiver<Q> {
 }
 
 impl<Q> Receiver<Q> {
-    fn count(&self, protocol: Protocol, event_type: Option<&str>, counts: &[(&'static str, u64)]) {
+    /// A tenant's counts carry a `Tenant` dimension (only known tenants':
+    /// anyone can put a name in a path).
+    fn count(
+        &self,
+        protocol: Protocol,
+        tenant: Option<&str>,
+        event_type: Option<&str>,
+        counts: &[(&'static str, u64)],
+    ) {
         let mut dimensions = vec![("Protocol", protocol.as_str())];
+        if let Some(tenant) = tenant {
+            dimensions.push(("Tenant", tenant));
+        }
         if let Some(event_type) = event_type {
             dimensions.push(("EventType", event_type));
         }
@@ -394,7 +453,7 @@ impl<Q> Receiver<Q> {
     }
 
     /// Events received, by type: usually one type per request.
-    fn count_received(&self, protocol: Protocol, prepared: &Prepared) {
+    fn count_received(&self, protocol: Protocol, tenant: Option<&str>, prepared: &Prepared) {
         let mut by_type: Vec<(&str, u64)> = Vec::new();
         for message in prepared.messages.iter().chain(&prepared.oversized) {
             let event_type = message.event_type.as_deref().unwrap_or("unknown");
@@ -404,8 +463,29 @@ impl<Q> Receiver<Q> {
             }
         }
         for (event_type, count) in by_type {
-            self.count(protocol, Some(event_type), &[("EventsReceived", count)]);
+            self.count(protocol, tenant, Some(event_type), &[("EventsReceived", count)]);
         }
+    }
+}
+
+impl<Q> Receiver<Q> {
+    /// A path naming a tenant this relay does not have: 404 for that
+    /// subscription alone, a warn line and `UnknownTenant`. The document is
+    /// read again soon, in case the tenant was just added.
+    fn unknown_tenant(&self, name: &str) -> Handled {
+        self.secrets.route_not_configured();
+        warn!(
+            tenant = truncate(name, tenant::MAX_NAME_LEN),
+            "request for a tenant this relay does not have; answered 404"
+        );
+        self.metrics.emit(
+            &metrics::Record {
+                dimensions: vec![],
+                counts: vec![("UnknownTenant", 1)],
+            },
+            false,
+        );
+        rejected(None, Rejection::UnknownTenant, 0)
     }
 }
 
@@ -456,5 +536,7 @@ fn truncate(text: &str, max: usize) -> &str {
     }
 }
 
+#[cfg(test)]
+mod tenant_tests;
 #[cfg(test)]
 mod tests;

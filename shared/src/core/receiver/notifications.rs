@@ -10,7 +10,7 @@ use http::{HeaderMap, Method, StatusCode};
 use tokio::time::Instant;
 use tracing::{info, warn};
 
-use super::{Handled, Receiver, Rejection, answered, rejected};
+use super::{Handled, Receiver, Rejection, RouteSecrets, answered, rejected};
 use crate::core::catch_up::Job;
 use crate::core::delivery::deliver_all;
 use crate::core::message::format_timestamp;
@@ -26,6 +26,8 @@ use crate::ports::queue::QueueSender;
 impl<Q: QueueSender> Receiver<Q> {
     pub(super) async fn notification(
         &self,
+        tenant: Option<&str>,
+        secrets: &RouteSecrets,
         method: &Method,
         headers: &HeaderMap,
         body: &[u8],
@@ -33,7 +35,6 @@ impl<Q: QueueSender> Receiver<Q> {
     ) -> Handled {
         // Logged under the Event Platform's route: notifications come from it.
         let route = Some(Protocol::EventPlatform);
-        let secrets = self.secrets.current();
         if secrets.notifications.is_empty() {
             self.secrets.route_not_configured();
             return rejected(route, Rejection::NotificationsNotConfigured, 0);
@@ -62,6 +63,7 @@ impl<Q: QueueSender> Receiver<Q> {
                 }
                 self.count(
                     Protocol::EventPlatform,
+                    tenant,
                     None,
                     &[("NotificationSignatureFailures", 1)],
                 );
@@ -82,6 +84,7 @@ impl<Q: QueueSender> Receiver<Q> {
             );
             self.count(
                 Protocol::EventPlatform,
+                tenant,
                 None,
                 &[("NotificationSignatureFailures", 1)],
             );
@@ -103,6 +106,7 @@ impl<Q: QueueSender> Receiver<Q> {
                 reason = fields.3,
                 destination = fields.4,
                 revoked_at = notification.timestamp.as_deref(),
+                tenant,
                 "Event Platform subscription revoked: events are lost until a new subscription exists; then catch up from revoked_at with `akeneo-relay catch-up --since <revoked_at>`"
             ),
             kind if kind.stops_delivery() => warn!(
@@ -111,12 +115,14 @@ impl<Q: QueueSender> Receiver<Q> {
                 subscriber_id = fields.2,
                 reason = fields.3,
                 destination = fields.4,
+                tenant,
                 "Event Platform subscription stopped: events are lost until it is resumed"
             ),
             NotificationKind::Resumed => info!(
                 notification_type = fields.0,
                 subscription_id = fields.1,
                 subscriber_id = fields.2,
+                tenant,
                 "Event Platform subscription resumed"
             ),
             _ => info!(
@@ -124,13 +130,22 @@ impl<Q: QueueSender> Receiver<Q> {
                 subscription_id = fields.1,
                 subscriber_id = fields.2,
                 reason = fields.3,
+                tenant,
                 "Event Platform notification of a type this relay does not know; accepted"
             ),
         }
         if let Some(record) = suspended_record(&notification.kind) {
             self.metrics.emit_state(&record);
         }
-        if let Some(job) = catch_up_job(&notification) {
+        if let (Some(tenant), Some(job)) = (tenant, catch_up_job(&notification)) {
+            // The processor's catch-up jobs read the deployment's own PIM
+            // connection; a tenant's catch-up is run by hand for now.
+            warn!(
+                tenant,
+                job = job.id(),
+                "a tenant's catch-up is not run automatically: run `akeneo-relay catch-up --tenant <tenant> --since <suspended_at>` once resumed"
+            );
+        } else if let Some(job) = catch_up_job(&notification) {
             let deadline = Instant::now() + Protocol::EventPlatform.queue_budget();
             let message = job.message(&format_timestamp(now));
             if let Err(error) = deliver_all(&self.queue, &[message], deadline).await {
@@ -223,6 +238,20 @@ mod tests {
         headers
     }
 
+    /// The top-level notification route, as `process` calls it.
+    async fn notify<Q: QueueSender>(
+        receiver: &Receiver<Q>,
+        method: &Method,
+        headers: &HeaderMap,
+        body: &[u8],
+        now: SystemTime,
+    ) -> Handled {
+        let secrets = receiver.secrets.current();
+        receiver
+            .notification(None, &secrets, method, headers, body, now)
+            .await
+    }
+
     fn block<F: std::future::Future>(future: F) -> F::Output {
         tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -267,7 +296,13 @@ mod tests {
         let body = notification("subscription.suspended.system");
         // WHEN it is posted to the notification route
         let (handled, lines) = logged(|| {
-            block(receiver.notification(&Method::POST, &signed_with(SECRET, &body), &body, sent_at()))
+            block(notify(
+                &receiver,
+                &Method::POST,
+                &signed_with(SECRET, &body),
+                &body,
+                sent_at(),
+            ))
         });
         // THEN it is acknowledged, a warn line names the subscription and why, and the
         // suspension's time is queued for the processor, which remembers it for the catch-up
@@ -305,8 +340,13 @@ mod tests {
         );
         let body = notification("subscription.resumed");
         // WHEN it is posted
-        let handled =
-            block(receiver.notification(&Method::POST, &signed_with(SECRET, &body), &body, sent_at()));
+        let handled = block(notify(
+            &receiver,
+            &Method::POST,
+            &signed_with(SECRET, &body),
+            &body,
+            sent_at(),
+        ));
         // THEN it is not acknowledged: Akeneo sends it again (it retries 429 and 5xx)
         assert_eq!(handled.reply.status, StatusCode::TOO_MANY_REQUESTS);
         assert_eq!(handled.error, Some("queue_unavailable"));
@@ -318,7 +358,8 @@ mod tests {
         let receiver = receiver();
         let body = notification("subscription.suspended.system");
         // WHEN it is posted
-        let handled = block(receiver.notification(
+        let handled = block(notify(
+            &receiver,
             &Method::POST,
             &signed_with("events-secret", &body),
             &body,
@@ -337,7 +378,13 @@ mod tests {
         let body = notification("subscription.renamed");
         // WHEN it is posted
         let (handled, lines) = logged(|| {
-            block(receiver.notification(&Method::POST, &signed_with(SECRET, &body), &body, sent_at()))
+            block(notify(
+                &receiver,
+                &Method::POST,
+                &signed_with(SECRET, &body),
+                &body,
+                sent_at(),
+            ))
         });
         // THEN it is 200, and an info line says what came
         assert_eq!(handled.reply.status, StatusCode::OK);
@@ -354,8 +401,13 @@ mod tests {
         let receiver = receiver();
         let body = br#"{"hello":"world"}"#;
         // WHEN it is posted
-        let handled =
-            block(receiver.notification(&Method::POST, &signed_with(SECRET, body), body, sent_at()));
+        let handled = block(notify(
+            &receiver,
+            &Method::POST,
+            &signed_with(SECRET, body),
+            body,
+            sent_at(),
+        ));
         // THEN it is 400 invalid_notification
         assert_eq!(
             (handled.reply.status, handled.error),
@@ -377,8 +429,13 @@ mod tests {
         );
         let body = notification("subscription.resumed");
         // WHEN a notification is posted
-        let handled =
-            block(receiver.notification(&Method::POST, &signed_with(SECRET, &body), &body, sent_at()));
+        let handled = block(notify(
+            &receiver,
+            &Method::POST,
+            &signed_with(SECRET, &body),
+            &body,
+            sent_at(),
+        ));
         // THEN the route is not configured
         assert_eq!(
             (handled.reply.status, handled.error),
@@ -449,14 +506,24 @@ mod tests {
         tokio::time::sleep(std::time::Duration::from_secs(31)).await;
         let body = notification("subscription.resumed");
         // WHEN a notification is answered 404 (Akeneo falls back to email for it)
-        let first = receiver
-            .notification(&Method::POST, &signed_with(SECRET, &body), &body, sent_at())
-            .await;
+        let first = notify(
+            &receiver,
+            &Method::POST,
+            &signed_with(SECRET, &body),
+            &body,
+            sent_at(),
+        )
+        .await;
         tokio::task::yield_now().await;
         // THEN the secrets were reloaded, and the next notification is accepted
-        let retried = receiver
-            .notification(&Method::POST, &signed_with(SECRET, &body), &body, sent_at())
-            .await;
+        let retried = notify(
+            &receiver,
+            &Method::POST,
+            &signed_with(SECRET, &body),
+            &body,
+            sent_at(),
+        )
+        .await;
         assert_eq!(
             (first.reply.status, retried.reply.status),
             (StatusCode::NOT_FOUND, StatusCode::OK)

@@ -15,6 +15,9 @@ pub enum Rejection {
     /// The path is no route.
     #[error("no route at this path")]
     NotFound,
+    /// The path names a tenant the relay does not have.
+    #[error("no such tenant")]
+    UnknownTenant,
     /// The route has no secret.
     #[error("the {0} route has no secrets configured")]
     RouteNotConfigured(Protocol),
@@ -61,6 +64,7 @@ impl Rejection {
     pub fn status(&self, protocol: Protocol) -> StatusCode {
         match self {
             Rejection::NotFound
+            | Rejection::UnknownTenant
             | Rejection::RouteNotConfigured(_)
             | Rejection::NotificationsNotConfigured => StatusCode::NOT_FOUND,
             Rejection::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
@@ -75,6 +79,7 @@ impl Rejection {
     pub fn code(&self) -> &'static str {
         match self {
             Rejection::NotFound => "not_found",
+            Rejection::UnknownTenant => "unknown_tenant",
             Rejection::RouteNotConfigured(_) | Rejection::NotificationsNotConfigured => {
                 "route_not_configured"
             }
@@ -95,6 +100,9 @@ impl Rejection {
     pub fn client_message(&self) -> String {
         match self {
             Rejection::NotFound => String::from("no route at this path; use /events-api or /event-platform"),
+            Rejection::UnknownTenant => String::from(
+                "no tenant of that name on this relay; a tenant's routes are /t/<tenant>/events-api and /t/<tenant>/event-platform",
+            ),
             Rejection::RouteNotConfigured(protocol) => {
                 format!(
                     "the {} route is not configured on this relay",

@@ -1,10 +1,14 @@
 //! Both routes' signing secrets and the Event Platform's notification secret,
-//! and the JSON document that holds them in a Secrets Manager secret.
+//! each tenant's (see [`crate::core::tenant`]), and the JSON document that
+//! holds them in a Secrets Manager secret.
+
+use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
 use crate::core::protocol::Protocol;
 use crate::core::signature::Secrets;
+use crate::core::tenant::{self, TenantDocumentError};
 
 /// The secrets of each route, as the receiver checks requests against them.
 #[derive(Debug, Clone, Default)]
@@ -16,6 +20,9 @@ pub struct RouteSecrets {
     /// The subscriber's notification webhook secret (one, a second during a
     /// change); empty: the notification route answers 404.
     pub notifications: Secrets,
+    /// Each tenant's routes' secrets, by tenant name; a tenant's own entry
+    /// has no tenants.
+    pub tenants: BTreeMap<String, RouteSecrets>,
 }
 
 /// The catch-up has no route, so no secret.
@@ -35,25 +42,59 @@ impl RouteSecrets {
     /// is not empty: `subscribe` stores that one first, and the receiver must
     /// take it.
     pub fn is_empty(&self) -> bool {
-        self.events_api.is_empty() && self.event_platform.is_empty() && self.notifications.is_empty()
+        self.events_api.is_empty()
+            && self.event_platform.is_empty()
+            && self.notifications.is_empty()
+            && self.tenants.is_empty()
+    }
+
+    /// The secrets of the tenant `name`; `None` when there is no such tenant.
+    pub fn tenant(&self, name: &str) -> Option<&RouteSecrets> {
+        self.tenants.get(name)
     }
 }
 
 /// The secret is not the document the relay reads. Only the position is kept:
 /// the parser's excerpt could be a secret.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("the secret is not the expected JSON object (line {line}, column {column})")]
-pub struct SecretDocumentError {
-    /// Where the parser stopped: line.
-    pub line: usize,
-    /// Where the parser stopped: column.
-    pub column: usize,
+pub enum SecretDocumentError {
+    /// Not the JSON object expected.
+    #[error("the secret is not the expected JSON object (line {line}, column {column})")]
+    Malformed {
+        /// Where the parser stopped: line.
+        line: usize,
+        /// Where the parser stopped: column.
+        column: usize,
+    },
+    /// Its `"tenants"` cannot be read.
+    #[error("the secret's tenants cannot be read: {0}")]
+    Tenants(#[from] TenantDocumentError),
+}
+
+impl SecretDocumentError {
+    fn malformed(error: &serde_json::Error) -> SecretDocumentError {
+        SecretDocumentError::Malformed {
+            line: error.line(),
+            column: error.column(),
+        }
+    }
 }
 
 /// `{"events_api_secrets": "a,b", "event_platform_secrets": "c",
-/// "notification_secret": "d"}`; each value a comma-separated string or an
-/// array of strings.
+/// "notification_secret": "d", "tenants": {"<name>": { …the same keys… }}}`;
+/// each value a comma-separated string or an array of strings.
 pub fn parse_secret_document(text: &str) -> Result<RouteSecrets, SecretDocumentError> {
+    let document: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(text).map_err(|e| SecretDocumentError::malformed(&e))?;
+    let mut secrets = route_secrets(text)?;
+    for (name, entry) in tenant::entries(&document)? {
+        let entry = serde_json::Value::Object(entry.clone()).to_string();
+        secrets.tenants.insert(name, route_secrets(&entry)?);
+    }
+    Ok(secrets)
+}
+
+fn route_secrets(text: &str) -> Result<RouteSecrets, SecretDocumentError> {
     #[derive(Deserialize)]
     #[serde(untagged)]
     enum List {
@@ -66,10 +107,7 @@ pub fn parse_secret_document(text: &str) -> Result<RouteSecrets, SecretDocumentE
         event_platform_secrets: Option<List>,
         notification_secret: Option<List>,
     }
-    let document: Document = serde_json::from_str(text).map_err(|e| SecretDocumentError {
-        line: e.line(),
-        column: e.column(),
-    })?;
+    let document: Document = serde_json::from_str(text).map_err(|e| SecretDocumentError::malformed(&e))?;
     let secrets = |list: Option<List>| match list {
         None => Secrets::default(),
         Some(List::Text(text)) => Secrets::parse_list(&text),
@@ -79,6 +117,7 @@ pub fn parse_secret_document(text: &str) -> Result<RouteSecrets, SecretDocumentE
         events_api: secrets(document.events_api_secrets),
         event_platform: secrets(document.event_platform_secrets),
         notifications: secrets(document.notification_secret),
+        tenants: BTreeMap::new(),
     })
 }
 
@@ -116,10 +155,7 @@ impl SecretDocument {
         parse_secret_document(text)?;
         serde_json::from_str(text)
             .map(SecretDocument)
-            .map_err(|e| SecretDocumentError {
-                line: e.line(),
-                column: e.column(),
-            })
+            .map_err(|e| SecretDocumentError::malformed(&e))
     }
 
     /// The secrets under `key`, in order, blanks dropped.
@@ -165,6 +201,58 @@ impl SecretDocument {
     pub fn to_text(&self) -> String {
         serde_json::Value::Object(self.0.clone()).to_string()
     }
+
+    /// The tenants' names, sorted.
+    pub fn tenants(&self) -> Vec<String> {
+        self.0
+            .get(tenant::TENANTS_KEY)
+            .and_then(serde_json::Value::as_object)
+            .map(|tenants| tenants.keys().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// The entry of the tenant `name`, edited like the document itself; `None`
+    /// when there is no such tenant.
+    pub fn tenant(&self, name: &str) -> Option<SecretDocument> {
+        self.0
+            .get(tenant::TENANTS_KEY)?
+            .get(name)?
+            .as_object()
+            .map(|entry| SecretDocument(entry.clone()))
+    }
+
+    /// Sets the tenant `name`'s entry (a new tenant, or its entry replaced);
+    /// the other tenants are kept as they are.
+    pub fn set_tenant(&mut self, name: &str, entry: SecretDocument) {
+        let tenants = self
+            .0
+            .entry(tenant::TENANTS_KEY)
+            .or_insert_with(|| serde_json::Value::Object(serde_json::Map::new()));
+        if !tenants.is_object() {
+            *tenants = serde_json::Value::Object(serde_json::Map::new());
+        }
+        if let Some(tenants) = tenants.as_object_mut() {
+            tenants.insert(name.to_owned(), serde_json::Value::Object(entry.0));
+        }
+    }
+
+    /// Removes the tenant `name`; whether there was one.
+    pub fn remove_tenant(&mut self, name: &str) -> bool {
+        self.0
+            .get_mut(tenant::TENANTS_KEY)
+            .and_then(serde_json::Value::as_object_mut)
+            .is_some_and(|tenants| tenants.remove(name).is_some())
+    }
+
+    /// Sets `key` to a JSON object (a tenant's PIM connection).
+    pub fn set_object(&mut self, key: &str, value: serde_json::Map<String, serde_json::Value>) {
+        self.0.insert(key.to_owned(), serde_json::Value::Object(value));
+    }
+
+    /// Whether `key` is set.
+    pub fn has(&self, key: &str) -> bool {
+        self.0.contains_key(key)
+    }
 }
 
 #[cfg(test)]
@@ -184,6 +272,25 @@ mod tests {
         let read = parse_secret_document(&document.to_text()).expect("reads");
         assert_eq!(read.event_platform.len(), 2);
         assert_eq!((read.events_api.len(), read.notifications.len()), (1, 1));
+    }
+
+    #[test]
+    fn a_tenant_added_then_removed_leaves_the_others_and_the_top_level_as_they_were() {
+        // GIVEN a document with top-level secrets and tenant acme
+        let text = r#"{"events_api_secrets":"top","tenants":{"acme":{"event_platform_secrets":"a"}}}"#;
+        let mut document = SecretDocument::parse(text).expect("parses");
+        // WHEN beta is added, then acme removed
+        let mut beta = SecretDocument::default();
+        beta.set_list(EVENT_PLATFORM_KEY, &["b".to_owned()]);
+        document.set_tenant("beta", beta);
+        let removed = document.remove_tenant("acme");
+        // THEN the receiver reads beta only, beside the top level
+        let read = parse_secret_document(&document.to_text()).expect("reads");
+        assert!(removed);
+        assert_eq!(document.tenants(), ["beta"]);
+        assert_eq!(read.tenant("beta").map(|b| b.event_platform.len()), Some(1));
+        assert_eq!(read.events_api.len(), 1);
+        assert!(!document.remove_tenant("acme"));
     }
 
     #[test]
@@ -212,6 +319,36 @@ mod tests {
         let error = parse_secret_document(r#"{"events_api_secrets": 12345-hunter2}"#).expect_err("refused");
         // THEN the error gives a position, not the text
         assert!(!error.to_string().contains("hunter2"), "{error}");
-        assert_eq!(error.line, 1);
+        assert!(
+            matches!(error, SecretDocumentError::Malformed { line: 1, .. }),
+            "{error:?}"
+        );
+    }
+
+    #[test]
+    fn each_tenants_routes_have_their_own_secrets() {
+        // GIVEN a document with top-level secrets and two tenants
+        let text = r#"{"events_api_secrets":"top","tenants":{
+            "acme":{"event_platform_secrets":"a1,a2","notification_secret":"an"},
+            "beta":{"events_api_secrets":["b1"]}}}"#;
+        // WHEN it is parsed
+        let secrets = parse_secret_document(text).expect("parses");
+        // THEN each tenant has its own, apart from the top level's
+        let acme = secrets.tenant("acme").expect("acme");
+        assert_eq!((acme.event_platform.len(), acme.notifications.len()), (2, 1));
+        assert!(acme.events_api.is_empty());
+        assert_eq!(secrets.tenant("beta").map(|b| b.events_api.len()), Some(1));
+        assert_eq!(secrets.events_api.len(), 1);
+        assert!(secrets.tenant("gamma").is_none());
+    }
+
+    #[test]
+    fn a_document_with_tenants_only_is_not_empty() {
+        // GIVEN a multi-PIM deployment's document, with no top-level route
+        // WHEN it is parsed
+        let secrets =
+            parse_secret_document(r#"{"tenants":{"acme":{"events_api_secrets":"a"}}}"#).expect("parses");
+        // THEN the receiver takes it
+        assert!(!secrets.is_empty());
     }
 }

@@ -30,6 +30,7 @@ impl App {
             events_api: Secrets::parse_list(events_api),
             event_platform: Secrets::parse_list(event_platform),
             notifications: Secrets::parse_list(NOTIFICATION_SECRET),
+            ..RouteSecrets::default()
         };
         let receiver = Receiver::new(MemoryQueue::new(behaviour), SecretStore::fixed(secrets), 300);
         App { receiver }

@@ -14,7 +14,7 @@ use crate::core::processor::own_events::OwnAuthors;
 use crate::core::processor::{Disposition, Processor, Settings};
 use crate::core::protocol::Protocol;
 use crate::ports::handler::{EventHandler, Outcome};
-use crate::ports::pim::{Found, PimReadError, PimReader};
+use crate::ports::pim::{Found, PimReadError, PimReader, TenantPims, TenantReader};
 use crate::ports::queue::ReceivedMessage;
 use crate::testing::{Behaviour, MemoryQueue, MemoryVisibility};
 use crate::{Current, PimEvent};
@@ -342,4 +342,97 @@ async fn ignored_authors_work_without_a_pim() {
         processor.handler().seen(),
         HashMap::from([("other".to_owned(), "none".to_owned())])
     );
+}
+
+/// acme and beta each with their own PIM, gamma without one.
+struct Tenants {
+    acme: Arc<ScriptedPim>,
+    beta: Arc<ScriptedPim>,
+}
+
+impl TenantPims for Tenants {
+    fn reader(&self, tenant: &str) -> TenantReader {
+        match tenant {
+            "acme" => TenantReader::Connected(Arc::clone(&self.acme) as Arc<dyn PimReader>),
+            "beta" => TenantReader::Connected(Arc::clone(&self.beta) as Arc<dyn PimReader>),
+            "gamma" => TenantReader::NoConnection,
+            _ => TenantReader::Unknown,
+        }
+    }
+}
+
+/// `product(id, uuid)` received on `tenant`'s route.
+fn tenant_product(tenant: &str, id: &str, uuid: &str) -> ReceivedMessage {
+    let mut message = product(id, uuid);
+    let event = PimEvent::from_message_body(message.body.as_deref().expect("body")).expect("envelope");
+    let fields = EventFields {
+        id: event.id.clone(),
+        kind: event.event_type.clone(),
+        occurred_at: Some("2024-01-01T00:00:00Z".into()),
+        source: Some("sub-1".into()),
+    };
+    message.body = Some(
+        OutboundMessage::build_for_tenant(
+            Some(tenant),
+            Protocol::EventPlatform,
+            event.raw.get(),
+            &fields,
+            "t",
+        )
+        .body,
+    );
+    message
+}
+
+#[tokio::test]
+async fn each_tenants_events_are_read_from_its_own_pim() {
+    // GIVEN two tenants' PIMs that both know product u-1, each as its own
+    let tenants = Arc::new(Tenants {
+        acme: ScriptedPim::knowing(&["u-1"]),
+        beta: ScriptedPim::knowing(&["u-1", "u-2"]),
+    });
+    let processor = processor().with_tenant_pims(
+        Arc::clone(&tenants) as Arc<dyn TenantPims>,
+        Duration::from_secs(5),
+    );
+    // WHEN a batch mixes their events, and one of gamma's, which has no PIM
+    let batch = [
+        tenant_product("acme", "a1", "u-1"),
+        tenant_product("beta", "b1", "u-1"),
+        tenant_product("beta", "b2", "u-2"),
+        tenant_product("gamma", "g1", "u-1"),
+    ];
+    let dispositions = processor.process_batch(&batch).await;
+    // THEN each PIM was asked for its own tenant's products only, and gamma's event has none
+    assert_eq!(tenants.acme.reads(), [("uuid", vec!["u-1".to_owned()])]);
+    assert_eq!(
+        tenants.beta.reads(),
+        [("uuid", vec!["u-1".to_owned(), "u-2".to_owned()])]
+    );
+    assert!(dispositions.iter().all(|d| *d == Disposition::Done));
+    assert_eq!(processor.handler().seen()["g1"], "none");
+}
+
+#[tokio::test]
+async fn an_unknown_tenants_events_are_retried_and_never_read_from_another_pim() {
+    // GIVEN a processor with its own PIM and acme's
+    let own = ScriptedPim::knowing(&["u-1"]);
+    let tenants = Arc::new(Tenants {
+        acme: ScriptedPim::knowing(&["u-1"]),
+        beta: ScriptedPim::knowing(&[]),
+    });
+    let processor = enriching(&own).with_tenant_pims(
+        Arc::clone(&tenants) as Arc<dyn TenantPims>,
+        Duration::from_secs(5),
+    );
+    // WHEN an event of a tenant it does not know comes
+    let dispositions = processor
+        .process_batch(&[tenant_product("delta", "d1", "u-1")])
+        .await;
+    // THEN it is retried, naming the tenant, and no PIM was read
+    assert!(
+        matches!(&dispositions[0], Disposition::Retried { reason, .. } if reason.contains("delta")),
+        "{dispositions:?}"
+    );
+    assert!(own.reads().is_empty() && tenants.acme.reads().is_empty());
 }

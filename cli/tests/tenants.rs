@@ -1,0 +1,228 @@
+//! One `serve` for three tenants, written by `akeneo-relay tenants add`:
+//! each tenant's events are checked against its own secrets, reach the
+//! business logic stamped with its tenant and given its own PIM's product,
+//! and are deduplicated per tenant.
+
+mod support;
+
+#[path = "../../tests/support/pim.rs"]
+mod pim;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use pim::{CLIENT_ID, CLIENT_SECRET, Config, PASSWORD, PimServer, USERNAME};
+use shared::core::signature::event_platform;
+use support::Serve;
+
+const ACME_PRODUCT: &str = "0a000000-0000-4000-8000-000000000001";
+const BETA_PRODUCT: &str = "0b000000-0000-4000-8000-000000000002";
+
+fn tenants_file(name: &str) -> PathBuf {
+    std::env::temp_dir().join(format!("tenants-{}-{name}.json", std::process::id()))
+}
+
+/// `akeneo-relay tenants add <name> --file <file>`, with the PIM if given.
+fn add_tenant(file: &Path, name: &str, pim: Option<&PimServer>) {
+    let mut command = Command::new(support::binary());
+    command.args(["tenants", "add", name, "--file"]).arg(file);
+    if let Some(pim) = pim {
+        command
+            .args(["--pim-url", &pim.url, "--pim-client-id", CLIENT_ID])
+            .args(["--pim-client-secret", CLIENT_SECRET, "--pim-username", USERNAME])
+            .args(["--pim-password", PASSWORD]);
+    }
+    let output = command.output().expect("tenants add runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// The Event Platform secret `tenants add` made for `name`.
+fn secret_of(file: &Path, name: &str) -> String {
+    let document: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(file).expect("file")).expect("JSON");
+    document["tenants"][name]["event_platform_secrets"]
+        .as_str()
+        .expect("a secret")
+        .to_owned()
+}
+
+fn product_event(id: &str, uuid: &str) -> String {
+    format!(
+        r#"{{"specversion":"1.0","id":"{id}","type":"com.akeneo.pim.v1.product.updated","source":"pim","subject":"sub-1","time":"2026-12-07T10:00:00Z","data":{{"product":{{"uuid":"{uuid}"}},"author":{{"identifier":"julia","type":"ui"}}}}}}"#
+    )
+}
+
+/// Posts `body` to `tenant`'s Event Platform route, signed with `secret`.
+async fn deliver(serve: &Serve, tenant: &str, secret: &str, body: &str) -> u16 {
+    let url = format!("http://127.0.0.1:{}/t/{tenant}/event-platform", serve.port);
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let mut request = reqwest::Client::new().post(url).body(body.to_owned());
+    for (name, value) in event_platform::headers(secret, None, body.as_bytes()) {
+        request = request.header(name, value);
+    }
+    request.send().await.expect("an answer").status().as_u16()
+}
+
+/// (tenant, event id, current) of each event the business logic received.
+fn handled(serve: &Serve) -> Vec<(String, String, String)> {
+    let text = |line: &serde_json::Value, key: &str| line[key].as_str().unwrap_or("-").to_owned();
+    let mut seen: Vec<_> = serve
+        .log_lines_with("event received")
+        .iter()
+        .map(|line| {
+            (
+                text(line, "tenant"),
+                text(line, "event_id"),
+                text(line, "current"),
+            )
+        })
+        .collect();
+    seen.sort();
+    seen
+}
+
+async fn wait_until(what: &str, within: Duration, check: impl Fn() -> bool) {
+    let deadline = Instant::now() + within;
+    while !check() {
+        assert!(Instant::now() < deadline, "not within {within:?}: {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// acme and beta, each with its own PIM knowing one product, and gamma
+/// without a PIM, served by one `serve`.
+async fn three_tenants(name: &str) -> (Serve, PathBuf, PimServer, PimServer) {
+    let acme_pim = PimServer::start(Config::default(), &[ACME_PRODUCT], &[]).await;
+    let beta_pim = PimServer::start(Config::default(), &[BETA_PRODUCT], &[]).await;
+    let file = tenants_file(name);
+    let _ = std::fs::remove_file(&file);
+    add_tenant(&file, "acme", Some(&acme_pim));
+    add_tenant(&file, "beta", Some(&beta_pim));
+    add_tenant(&file, "gamma", None);
+    let tenants = file.to_str().expect("a UTF-8 path").to_owned();
+    let serve = Serve::start(&["--tenants", &tenants], None, &[]);
+    (serve, file, acme_pim, beta_pim)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn each_tenants_events_reach_the_logic_with_its_tenant_and_its_own_pims_product() {
+    // GIVEN three tenants, two of them with their own PIM
+    let (serve, file, _acme_pim, _beta_pim) = three_tenants("own-pim").await;
+    // WHEN each tenant's PIM sends an event about its product, and acme one about beta's
+    let sent = [
+        deliver(
+            &serve,
+            "acme",
+            &secret_of(&file, "acme"),
+            &product_event("a-1", ACME_PRODUCT),
+        )
+        .await,
+        deliver(
+            &serve,
+            "acme",
+            &secret_of(&file, "acme"),
+            &product_event("a-2", BETA_PRODUCT),
+        )
+        .await,
+        deliver(
+            &serve,
+            "beta",
+            &secret_of(&file, "beta"),
+            &product_event("b-1", BETA_PRODUCT),
+        )
+        .await,
+        deliver(
+            &serve,
+            "gamma",
+            &secret_of(&file, "gamma"),
+            &product_event("g-1", ACME_PRODUCT),
+        )
+        .await,
+    ];
+    // THEN each was taken, and reached the logic with its tenant and what its own PIM has
+    assert_eq!(sent, [200; 4]);
+    wait_until("four events handled", Duration::from_secs(20), || {
+        handled(&serve).len() >= 4
+    })
+    .await;
+    let strings = |rows: &[(&str, &str, &str)]| -> Vec<(String, String, String)> {
+        rows.iter()
+            .map(|(t, i, c)| (t.to_string(), i.to_string(), c.to_string()))
+            .collect()
+    };
+    assert_eq!(
+        handled(&serve),
+        strings(&[
+            ("acme", "a-1", "found"),
+            ("acme", "a-2", "gone"),
+            ("beta", "b-1", "found"),
+            ("gamma", "g-1", "-"),
+        ])
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_same_event_id_runs_once_per_tenant() {
+    // GIVEN three tenants
+    let (serve, file, _acme_pim, _beta_pim) = three_tenants("same-id").await;
+    let event = product_event("same-id", ACME_PRODUCT);
+    // WHEN acme delivers the event twice (at least once) and beta an event with the same id
+    let acme = secret_of(&file, "acme");
+    let sent = [
+        deliver(&serve, "acme", &acme, &event).await,
+        deliver(&serve, "acme", &acme, &event).await,
+        deliver(&serve, "beta", &secret_of(&file, "beta"), &event).await,
+    ];
+    // THEN the logic ran once for each tenant
+    assert_eq!(sent, [200; 3]);
+    wait_until("three messages processed", Duration::from_secs(20), || {
+        serve.log_lines_with("message processed").len() >= 3
+    })
+    .await;
+    let runs: Vec<String> = handled(&serve).into_iter().map(|(tenant, ..)| tenant).collect();
+    assert_eq!(runs, ["acme", "beta"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_signature_for_one_tenant_is_refused_at_anothers_url_and_an_unknown_tenant_is_404() {
+    // GIVEN three tenants
+    let (serve, file, _acme_pim, _beta_pim) = three_tenants("refusals").await;
+    let event = product_event("x-1", ACME_PRODUCT);
+    // WHEN acme's signed event is sent to beta's URL, and to a tenant that does not exist
+    let at_beta = deliver(&serve, "beta", &secret_of(&file, "acme"), &event).await;
+    let at_nobody = deliver(&serve, "delta", &secret_of(&file, "acme"), &event).await;
+    // THEN beta refuses it, the unknown tenant is 404 with a log line, and nothing was queued
+    assert_eq!((at_beta, at_nobody), (401, 404));
+    assert!(!serve.log_lines_with("tenant this relay does not have").is_empty());
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(handled(&serve).is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_tenant_added_while_serving_is_served_without_a_restart() {
+    // GIVEN serve with acme only, rereading its file every second
+    let file = tenants_file("added");
+    let _ = std::fs::remove_file(&file);
+    add_tenant(&file, "acme", None);
+    let tenants = file.to_str().expect("a UTF-8 path").to_owned();
+    let serve = Serve::start(&["--tenants", &tenants], None, &[("SECRETS_REFRESH_SECS", "1")]);
+    let event = product_event("n-1", ACME_PRODUCT);
+    // WHEN beta is added with `tenants add`
+    add_tenant(&file, "beta", None);
+    let secret = secret_of(&file, "beta");
+    // THEN beta's events are taken within a few seconds
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let status = deliver(&serve, "beta", &secret, &event).await;
+        if status == 200 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "beta still answered {status}");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
