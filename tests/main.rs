@@ -20,3 +20,4 @@ mod receiver_sqs;
 mod release_binaries;
 mod secrets_manager;
 mod template;
+mod tenants_secrets;

@@ -386,3 +386,51 @@ async fn entries_sqs_keeps_failing_make_the_request_fail_while_the_rest_stay_que
     assert_eq!((answer.status, answer.error()), (429, "queue_unavailable"));
     assert_eq!(app.queued().await.len(), 8);
 }
+
+#[tokio::test]
+async fn a_tenants_event_lands_in_its_tenants_message_group() {
+    // GIVEN a receiver on a moto queue serving tenant acme, beside the top-level routes
+    let document = format!(
+        r#"{{"event_platform_secrets":"{EP_PRIMARY}","tenants":{{"acme":{{"event_platform_secrets":"acme-secret"}}}}}}"#
+    );
+    let secrets = shared::core::receiver::secrets::parse_secret_document(&document).expect("document");
+    let sdk = moto::sdk().await;
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let queue_url = moto::create_queue(&sqs, "tenant-groups").await;
+    let receiver = shared::core::receiver::Receiver::new(
+        SqsQueue::new(&sdk, &queue_url),
+        shared::core::receiver::SecretStore::fixed(secrets),
+        300,
+    );
+    let app = ReceiverApp {
+        receiver,
+        sqs,
+        queue_url,
+    };
+    let body = fixture("event-platform/product.updated.json");
+    // WHEN acme's PIM delivers an event, and the top-level route one
+    let acme_headers = crate::support::akeneo::event_platform_headers(&["acme-secret"], &body);
+    let acme = app
+        .request("POST", "/t/acme/event-platform", &acme_headers, &body, false)
+        .await;
+    let top = app.post_event_platform(&body).await;
+    // THEN acme's message carries its tenant and is in acme's message group; the other in none
+    assert_eq!((acme.status, top.status), (200, 200));
+    let messages = app.queued().await;
+    let group = |message: &aws_sdk_sqs::types::Message| {
+        message
+            .attributes
+            .as_ref()
+            .and_then(|a| a.get(&aws_sdk_sqs::types::MessageSystemAttributeName::MessageGroupId))
+            .cloned()
+    };
+    let mut seen: Vec<(Option<String>, Option<String>)> = messages
+        .iter()
+        .map(|m| (string_attribute(m, "tenant"), group(m)))
+        .collect();
+    seen.sort();
+    assert_eq!(
+        seen,
+        [(None, None), (Some("acme".to_owned()), Some("acme".to_owned()))]
+    );
+}

@@ -188,7 +188,7 @@ fn no_function_has_a_wildcard_permission() {
     // WHEN each function's policy statements are read
     // THEN no action and no resource is a wildcard
     for function in ["ReceiverFunction", "ProcessorFunction"] {
-        let conditional = ["IdempotencyEnabled", "HasPimConnection"]
+        let conditional = ["IdempotencyEnabled", "HasPimConnection", "HasTenants"]
             .into_iter()
             .flat_map(|condition| permissions_when(&template, function, condition));
         for (action, resource) in permissions(&template, function).into_iter().chain(conditional) {
@@ -506,6 +506,7 @@ fn functions_set_the_variables_the_code_reads() {
         EVENTS_API_TOLERANCE_SECS,
         PAYLOAD_BUCKET,
         QUEUE_MAX_MESSAGE_BYTES,
+        TENANTS_SECRET_ARN,
         shared::observability::metrics::NAMESPACE_VARIABLE,
     ] {
         assert!(receiver.contains(name), "receiver lacks {name}");
@@ -523,6 +524,7 @@ fn functions_set_the_variables_the_code_reads() {
         PIM_IGNORE_AUTHORS,
         PIM_USER_UUID,
         PAYLOAD_DELETE_WHEN_DONE,
+        TENANTS_SECRET_ARN,
     ] {
         assert!(processor.contains(name), "processor lacks {name}");
     }
@@ -891,4 +893,47 @@ fn the_processor_is_told_its_destination_and_failures_there_alarm() {
     ] {
         assert!(dashboard.contains(metric), "dashboard lacks {metric}");
     }
+}
+
+#[test]
+fn tenants_are_off_by_default_and_when_on_both_functions_may_read_their_secret_only() {
+    // GIVEN the template
+    let template = template();
+    // WHEN the tenants parameter, secret, permissions and variables are read
+    let secret = resource(&template, "TenantsSecret");
+    let reads = |function: &str| -> Vec<(String, Option<(String, String)>)> {
+        permissions_when(&template, function, "HasTenants")
+            .into_iter()
+            .map(|(action, resource)| (action, intrinsic(&resource)))
+            .collect()
+    };
+    let variable = |function: &str| match &properties(&template, function)["Environment"]["Variables"]
+        [shared::config::TENANTS_SECRET_ARN]
+    {
+        Value::Tagged(tagged) if tagged.tag == "!If" => tagged.value.clone(),
+        other => panic!("{function}: TENANTS_SECRET_ARN is not conditional: {other:?}"),
+    };
+    // THEN it is off by default (single-PIM deployments unchanged), its secret starts
+    // empty and never changes with the parameters, and each function reads exactly it
+    assert_eq!(template["Parameters"]["Tenants"]["Default"], "Disabled");
+    assert_eq!(secret["Condition"], "HasTenants");
+    assert_eq!(secret["Properties"]["SecretString"], r#"{"tenants":{}}"#);
+    let expected = vec![(
+        "secretsmanager:GetSecretValue".to_owned(),
+        Some(("Ref".to_owned(), "TenantsSecret".to_owned())),
+    )];
+    for function in ["ReceiverFunction", "ProcessorFunction"] {
+        assert_eq!(reads(function), expected, "{function}");
+        let arn = variable(function);
+        assert_eq!(arn[0], "HasTenants", "{function}");
+        assert_eq!(
+            intrinsic(&arn[1]),
+            Some(("Ref".into(), "TenantsSecret".into())),
+            "{function}"
+        );
+    }
+    assert_eq!(
+        template["Outputs"][shared::config::stack_outputs::TENANTS_SECRET_ARN_OUTPUT]["Condition"],
+        "HasTenants"
+    );
 }

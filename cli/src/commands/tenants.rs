@@ -1,5 +1,5 @@
-//! `tenants add|list|remove`: edits the tenants of a deployment's secret
-//! document (`--stack` or `--secrets-arn`), or of a tenants file for
+//! `tenants add|list|remove`: edits the tenants of a deployment's tenants
+//! secret (`--stack`, or `--tenants-secret-arn`), or of a tenants file for
 //! `serve --tenants` (`--file`). One document for every tenant: the
 //! receiver and the processor read them all in one call.
 
@@ -149,7 +149,7 @@ pub async fn run(args: TenantsArgs) -> Result<ExitCode, CliError> {
                         .to_owned()
                 })
                 .unwrap_or_else(|| String::from("<your Function URL>"));
-            (Place::Stack(stack.secret().await?), base)
+            (Place::Stack(stack.tenants_secret().await?), base)
         }
     };
     match args.action {

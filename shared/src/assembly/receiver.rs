@@ -7,11 +7,13 @@ use std::sync::Arc;
 use super::{InitError, logged};
 use crate::adapters::aws::s3::S3PayloadStore;
 use crate::adapters::aws::sdk_config;
-use crate::adapters::aws::secrets_manager::SecretsManagerSource;
+use crate::adapters::aws::secrets_manager::{InitialLoadError, SecretsManagerSource};
 use crate::adapters::aws::sqs::SqsQueue;
 use crate::config::ReceiverConfig;
+use crate::core::receiver::tenant_source::{Fixed, WithTenants};
 use crate::core::receiver::{LargeEvents, Receiver, RouteSecrets, SecretStore};
 use crate::observability::metrics::Metrics;
+use crate::ports::secrets::SecretSource;
 
 /// Reads the environment and builds the receiver. The secret load and the
 /// connections to SQS and S3 all reach the network, so they run side by side.
@@ -39,17 +41,31 @@ pub async fn from_env() -> Result<Receiver<SqsQueue>, InitError> {
         .as_ref()
         .map(|bucket| S3PayloadStore::new(&sdk, bucket));
     let secrets = async {
-        match &config.secrets_arn {
-            Some(arn) => SecretsManagerSource::new(&sdk, arn)
+        let top_level = || RouteSecrets {
+            events_api: config.events_api_secrets.clone(),
+            event_platform: config.event_platform_secrets.clone(),
+            notifications: config.notification_secrets.clone(),
+            ..RouteSecrets::default()
+        };
+        match (&config.secrets_arn, &config.tenants_secret_arn) {
+            (Some(arn), None) => SecretsManagerSource::new(&sdk, arn)
                 .into_store(config.secrets_refresh)
                 .await
                 .map_err(InitError::from),
-            None => Ok(SecretStore::fixed(RouteSecrets {
-                events_api: config.events_api_secrets.clone(),
-                event_platform: config.event_platform_secrets.clone(),
-                notifications: config.notification_secrets.clone(),
-                ..RouteSecrets::default()
-            })),
+            (None, None) => Ok(SecretStore::fixed(top_level())),
+            (arn, Some(tenants)) => {
+                let base: Arc<dyn SecretSource> = match arn {
+                    Some(arn) => Arc::new(SecretsManagerSource::new(&sdk, arn)),
+                    None => Arc::new(Fixed(top_level())),
+                };
+                let tenants = Arc::new(SecretsManagerSource::new(&sdk, tenants));
+                SecretStore::load_then_reload(
+                    Arc::new(WithTenants::new(base, tenants)),
+                    config.secrets_refresh,
+                )
+                .await
+                .map_err(|e| InitError::from(InitialLoadError::from(e)))
+            }
         }
     };
     let warm_up_payloads = async {

@@ -18,6 +18,10 @@ pub const EVENTS_API_TOLERANCE_SECS: &str = "EVENTS_API_TOLERANCE_SECS";
 /// `SECRETS_ARN`: a Secrets Manager secret holding the signing secrets,
 /// instead of the variables.
 pub const SECRETS_ARN: &str = "SECRETS_ARN";
+/// `TENANTS_SECRET_ARN` (shared with the processor): a Secrets Manager
+/// secret holding the tenants (see [`crate::core::tenant`]); unset, the
+/// receiver has no tenant routes.
+pub use super::tenants::TENANTS_SECRET_ARN;
 /// `SECRETS_REFRESH_SECS`: how often that secret is read again, in seconds.
 pub const SECRETS_REFRESH_SECS: &str = "SECRETS_REFRESH_SECS";
 
@@ -45,6 +49,9 @@ pub struct ReceiverConfig {
     pub secrets_arn: Option<String>,
     /// How often `secrets_arn` is read again.
     pub secrets_refresh: std::time::Duration,
+    /// A Secrets Manager secret holding the tenants' routes, read beside the
+    /// signing secrets and reloaded with them.
+    pub tenants_secret_arn: Option<String>,
     /// Where events too large for one queue message go.
     pub large_events: LargeEventsConfig,
 }
@@ -71,7 +78,12 @@ impl ReceiverConfig {
         let event_platform_secrets = secrets(EVENT_PLATFORM_SECRETS);
         let notification_secrets = secrets(NOTIFICATION_SECRET);
         let secrets_arn = read(&lookup, SECRETS_ARN);
-        if secrets_arn.is_none() && events_api_secrets.is_empty() && event_platform_secrets.is_empty() {
+        let tenants_secret_arn = read(&lookup, TENANTS_SECRET_ARN);
+        if secrets_arn.is_none()
+            && tenants_secret_arn.is_none()
+            && events_api_secrets.is_empty()
+            && event_platform_secrets.is_empty()
+        {
             return Err(ConfigError::NoSecrets);
         }
         let refresh_secs = number(
@@ -95,6 +107,7 @@ impl ReceiverConfig {
             events_api_tolerance_secs,
             secrets_arn,
             secrets_refresh: std::time::Duration::from_secs(refresh_secs.max(1)),
+            tenants_secret_arn,
             large_events,
         })
     }

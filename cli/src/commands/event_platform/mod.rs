@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use crate::deployment::{
     EVENT_PLATFORM_REQUEST_URL, EVENTS_API_REQUEST_URL, PROCESSOR_LOG_GROUP, SIGNING_SECRETS_ARN,
-    StackOutputs,
+    StackOutputs, TENANTS_SECRET_ARN_OUTPUT,
 };
 use clap::Args;
 use shared::adapters::akeneo::event_platform::DEFAULT_BASE_URL;
@@ -108,6 +108,9 @@ pub struct StackArgs {
     /// The signing secrets' Secrets Manager secret (the stack's output SigningSecretsArn).
     #[arg(long, env = "SIGNING_SECRETS_ARN", global = true)]
     secrets_arn: Option<String>,
+    /// The tenants' Secrets Manager secret (the stack's output TenantsSecretArn).
+    #[arg(long, env = "TENANTS_SECRET_ARN", global = true)]
+    tenants_secret_arn: Option<String>,
     /// Act for this tenant of the deployment (`akeneo-relay tenants`): its
     /// Request URLs (/t/<tenant>/…) and its entry of the secret.
     #[arg(long, global = true, value_parser = tenant_name)]
@@ -133,6 +136,7 @@ impl StackArgs {
             events_api_url: None,
             processor_log_group: None,
             tenant: None,
+            tenants_secret_arn: self.tenants_secret_arn.clone(),
         };
         if let Some(name) = &self.stack {
             let outputs = StackOutputs::read(&sdk_config().await, name).await?;
@@ -141,6 +145,9 @@ impl StackArgs {
             stack.secrets_arn = stack.secrets_arn.or(Some(output(SIGNING_SECRETS_ARN)?));
             stack.events_api_url = output(EVENTS_API_REQUEST_URL).ok();
             stack.processor_log_group = output(PROCESSOR_LOG_GROUP).ok();
+            stack.tenants_secret_arn = stack
+                .tenants_secret_arn
+                .or(output(TENANTS_SECRET_ARN_OUTPUT).ok());
         }
         if let Some(tenant) = &self.tenant {
             // The stack's outputs are the top-level routes; a tenant's sit under /t/<tenant>.
@@ -166,6 +173,9 @@ pub struct Stack {
     pub processor_log_group: Option<String>,
     /// `--tenant`: the secret is that tenant's entry.
     pub tenant: Option<String>,
+    /// Where the tenants are: their own secret when the stack has one, else
+    /// the signing secrets' document.
+    tenants_secret_arn: Option<String>,
 }
 
 impl Stack {
@@ -181,6 +191,25 @@ impl Stack {
     }
 
     pub async fn secret(&self) -> Result<StackSecret, CliError> {
+        if self.tenant.is_some() {
+            return self.tenants_secret().await;
+        }
+        self.signing_secret().await
+    }
+
+    /// The document holding the tenants (with `--tenant`, scoped to it).
+    pub async fn tenants_secret(&self) -> Result<StackSecret, CliError> {
+        match &self.tenants_secret_arn {
+            Some(arn) => Ok(StackSecret {
+                source: SecretsManagerSource::new(&sdk_config().await, arn),
+                arn: arn.clone(),
+                tenant: self.tenant.clone(),
+            }),
+            None => self.signing_secret().await,
+        }
+    }
+
+    async fn signing_secret(&self) -> Result<StackSecret, CliError> {
         let arn = self.secrets_arn.clone().ok_or(CliError::MissingFlag(
             "this command",
             "--stack, or --secrets-arn (the stack's SigningSecretsArn)",

@@ -8,6 +8,7 @@ pub mod rejection;
 pub mod route;
 pub mod secret_store;
 pub mod secrets;
+pub mod tenant_source;
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};

@@ -51,6 +51,16 @@ impl SecretStore {
         SecretStore::build(initial, Some((source, every)))
     }
 
+    /// Loads `source` once (an error fails init), then reloads it every
+    /// `every`.
+    pub async fn load_then_reload(
+        source: Arc<dyn SecretSource>,
+        every: Duration,
+    ) -> Result<SecretStore, crate::ports::secrets::SecretSourceError> {
+        let initial = source.load().await?;
+        Ok(SecretStore::reloading(initial, source, every))
+    }
+
     fn build(secrets: RouteSecrets, source: Option<(Arc<dyn SecretSource>, Duration)>) -> SecretStore {
         SecretStore {
             inner: Arc::new(Inner {
