@@ -11,15 +11,6 @@ use shared::ports::queue::ReceivedMessage;
 /// code), of `kind` (`product.updated`, `product-model.created`, ...), by
 /// `author`, as its queue message.
 pub fn message(id: &str, kind: &str, key: &str, author: &str) -> ReceivedMessage {
-    message_of(None, id, kind, key, author)
-}
-
-/// `product.updated` by julia, received on `tenant`'s route.
-pub fn tenant_product_updated(tenant: &str, id: &str, uuid: &str) -> ReceivedMessage {
-    message_of(Some(tenant), id, "product.updated", uuid, "julia")
-}
-
-fn message_of(tenant: Option<&str>, id: &str, kind: &str, key: &str, author: &str) -> ReceivedMessage {
     let (entity, _) = kind.split_once('.').expect("entity.action");
     let (object, field) = match entity {
         "product" => ("product", "uuid"),
@@ -36,13 +27,7 @@ fn message_of(tenant: Option<&str>, id: &str, kind: &str, key: &str, author: &st
         occurred_at: Some("2026-11-23T10:00:00Z".into()),
         source: Some("sub-1".into()),
     };
-    let built = OutboundMessage::build_for_tenant(
-        tenant,
-        Protocol::EventPlatform,
-        &raw,
-        &fields,
-        "2026-11-23T10:00:01.000Z",
-    );
+    let built = OutboundMessage::build(Protocol::EventPlatform, &raw, &fields, "2026-11-23T10:00:01.000Z");
     ReceivedMessage {
         message_id: format!("m-{id}"),
         receipt_handle: Some(format!("rh-{id}")),
