@@ -222,7 +222,9 @@ def start_tls_terminator(paths, upstream_port, keep_alive=True, stand_in=None):
         try:
             while True:
                 head, body = await read_message(client_reader)
-                answer = stand_in_answer(head, body) if stand_in else await forward(head, body)
+                # Secrets Manager (--tenants) is moto's to answer, stand-in or not.
+                sqs_call = b"x-amz-target: amazonsqs." in head.lower()
+                answer = stand_in_answer(head, body) if stand_in and sqs_call else await forward(head, body)
                 client_writer.write(answer)
                 await client_writer.drain()
                 if not keep_alive:
@@ -526,11 +528,16 @@ def percentile(values, p):
     return ordered[rank - 1]
 
 
-def run_function(binary, memory, scenario, warm, env_base, log_path, perf=None, gap_ms=0.0):
+def run_function(binary, memory, scenario, warm, env_base, log_path, perf=None, gap_ms=0.0, extra_env=None):
     """One cold start then `warm` warm requests, `gap_ms` apart; answers the measurements."""
     runtime = Runtime()
     quota = CpuQuota(memory)
     env = lambda_environment(memory, runtime.port, *env_base)
+    if extra_env:
+        # The signing secrets from Secrets Manager instead of the variables.
+        env.pop("EVENTS_API_SECRETS", None)
+        env.pop("EVENT_PLATFORM_SECRETS", None)
+        env.update(extra_env)
     command = [binary]
     if perf:
         # DWARF call graphs: the release build keeps no frame pointers.
@@ -654,6 +661,11 @@ def main():
         metavar="LABEL=PATH",
         help="another receiver bootstrap measured beside the build, its queue checked like the build's",
     )
+    parser.add_argument(
+        "--tenants",
+        help="comma-separated tenant counts (e.g. 1,100): each a build reading its signing secrets and a tenants "
+        "secret of that many tenants' routes from Secrets Manager (moto), as a deployment with Tenants=Enabled does",
+    )
     parser.add_argument("--moto-python", default=sys.executable)
     parser.add_argument("--perf", help="record a perf profile of a warm run of the first scenario into this file")
     parser.add_argument("--json", help="also write every figure to this file")
@@ -709,6 +721,35 @@ def main():
         builds = [("build", args.binary, True)] + ([("compare", args.compare, True)] if args.compare else [])
         builds += [(*alternative.split("=", 1), True) for alternative in args.alternative]
         builds += [(*floor.split("=", 1), False) for floor in args.floor]
+        extra_envs = {}
+        if args.tenants:
+            secrets = boto3.client(
+                "secretsmanager",
+                endpoint_url=f"http://127.0.0.1:{moto_port}",
+                region_name="us-east-1",
+                aws_access_key_id="test",
+                aws_secret_access_key="test",
+            )
+            signing = secrets.create_secret(
+                Name="bench-signing",
+                SecretString=json.dumps({"events_api_secrets": EA_SECRET, "event_platform_secrets": EP_SECRET}),
+            )["ARN"]
+            builds = []
+            for count in [int(n) for n in args.tenants.split(",")]:
+                tenants = {
+                    f"tenant-{n:03}": {
+                        "events_api_secrets": secrets_text(n, "ea"),
+                        "event_platform_secrets": secrets_text(n, "ep"),
+                        "notification_secret": secrets_text(n, "n"),
+                        "event_platform_subscription_secret": secrets_text(n, "ep"),
+                    }
+                    for n in range(count)
+                }
+                document = json.dumps({"tenants": tenants})
+                arn = secrets.create_secret(Name=f"bench-tenants-{count}", SecretString=document)["ARN"]
+                label = f"{count} tenants ({len(document) // 1024} KiB)"
+                builds.append((label, args.binary, True))
+                extra_envs[label] = {"SECRETS_ARN": signing, "TENANTS_SECRET_ARN": arn}
         results = []
         for memory in args.memory.split(","):
             for scenario in args.scenarios.split(","):
@@ -730,7 +771,7 @@ def main():
                         these = [
                             run_function(
                                 binary, memory, scenario, args.warm if i == 0 else 0, env_base, log_path,
-                                gap_ms=args.gap,
+                                gap_ms=args.gap, extra_env=extra_envs.get(label),
                             )
                             for i in range(args.cold)
                         ]
@@ -749,6 +790,11 @@ def main():
                 json.dump(results, f, indent=2)
     finally:
         moto.terminate()
+
+
+def secrets_text(n, route):
+    """A tenant's secret as `tenants add` makes them: 43 characters of base64url."""
+    return f"{route}{n:03}" + uuid.uuid4().hex + uuid.uuid4().hex[:8]
 
 
 def queued_count(stand_in, sqs, queue_url):

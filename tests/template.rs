@@ -524,7 +524,7 @@ fn functions_set_the_variables_the_code_reads() {
         PIM_IGNORE_AUTHORS,
         PIM_USER_UUID,
         PAYLOAD_DELETE_WHEN_DONE,
-        TENANTS_SECRET_ARN,
+        TENANT_PIMS_SECRET_ARN,
     ] {
         assert!(processor.contains(name), "processor lacks {name}");
     }
@@ -896,44 +896,63 @@ fn the_processor_is_told_its_destination_and_failures_there_alarm() {
 }
 
 #[test]
-fn tenants_are_off_by_default_and_when_on_both_functions_may_read_their_secret_only() {
+fn tenants_are_off_by_default_and_when_on_the_receiver_reads_their_routes_and_only_the_processor_their_pims()
+{
     // GIVEN the template
     let template = template();
-    // WHEN the tenants parameter, secret, permissions and variables are read
-    let secret = resource(&template, "TenantsSecret");
+    // WHEN the tenants parameter, secrets, permissions and variables are read
     let reads = |function: &str| -> Vec<(String, Option<(String, String)>)> {
         permissions_when(&template, function, "HasTenants")
             .into_iter()
             .map(|(action, resource)| (action, intrinsic(&resource)))
             .collect()
     };
-    let variable = |function: &str| match &properties(&template, function)["Environment"]["Variables"]
-        [shared::config::TENANTS_SECRET_ARN]
+    let variable = |function: &str, name: &str| match &properties(&template, function)["Environment"]["Variables"]
+        [name]
     {
         Value::Tagged(tagged) if tagged.tag == "!If" => tagged.value.clone(),
-        other => panic!("{function}: TENANTS_SECRET_ARN is not conditional: {other:?}"),
+        other => panic!("{function}: {name} is not conditional: {other:?}"),
     };
-    // THEN it is off by default (single-PIM deployments unchanged), its secret starts
-    // empty and never changes with the parameters, and each function reads exactly it
+    let reading = |secret: &str| {
+        vec![(
+            "secretsmanager:GetSecretValue".to_owned(),
+            Some(("Ref".to_owned(), secret.to_owned())),
+        )]
+    };
+    // THEN it is off by default (single-PIM deployments unchanged); both secrets start
+    // empty and never change with the parameters; the receiver, open to the internet,
+    // reads the routes only, never a PIM credential, and the processor the PIMs only
     assert_eq!(template["Parameters"]["Tenants"]["Default"], "Disabled");
-    assert_eq!(secret["Condition"], "HasTenants");
-    assert_eq!(secret["Properties"]["SecretString"], r#"{"tenants":{}}"#);
-    let expected = vec![(
-        "secretsmanager:GetSecretValue".to_owned(),
-        Some(("Ref".to_owned(), "TenantsSecret".to_owned())),
-    )];
-    for function in ["ReceiverFunction", "ProcessorFunction"] {
-        assert_eq!(reads(function), expected, "{function}");
-        let arn = variable(function);
+    for secret in ["TenantsSecret", "TenantPimsSecret"] {
+        assert_eq!(resource(&template, secret)["Condition"], "HasTenants");
+        assert_eq!(properties(&template, secret)["SecretString"], r#"{"tenants":{}}"#);
+    }
+    assert_eq!(reads("ReceiverFunction"), reading("TenantsSecret"));
+    assert_eq!(reads("ProcessorFunction"), reading("TenantPimsSecret"));
+    for (function, name, secret) in [
+        (
+            "ReceiverFunction",
+            shared::config::TENANTS_SECRET_ARN,
+            "TenantsSecret",
+        ),
+        (
+            "ProcessorFunction",
+            shared::config::TENANT_PIMS_SECRET_ARN,
+            "TenantPimsSecret",
+        ),
+    ] {
+        let arn = variable(function, name);
         assert_eq!(arn[0], "HasTenants", "{function}");
         assert_eq!(
             intrinsic(&arn[1]),
-            Some(("Ref".into(), "TenantsSecret".into())),
+            Some(("Ref".into(), secret.into())),
             "{function}"
         );
     }
-    assert_eq!(
-        template["Outputs"][shared::config::stack_outputs::TENANTS_SECRET_ARN_OUTPUT]["Condition"],
-        "HasTenants"
-    );
+    for output in [
+        shared::config::stack_outputs::TENANTS_SECRET_ARN_OUTPUT,
+        shared::config::stack_outputs::TENANT_PIMS_SECRET_ARN_OUTPUT,
+    ] {
+        assert_eq!(template["Outputs"][output]["Condition"], "HasTenants", "{output}");
+    }
 }

@@ -17,6 +17,7 @@ use shared::testing::{Behaviour, MemoryQueue, MemoryVisibility};
 use shared::{Current, EventHandler, Outcome, PimEvent};
 
 use crate::support::akeneo::event_platform_headers;
+use crate::support::events::tenant_product_updated;
 use crate::support::moto::create_secret;
 use crate::support::pim::{self, PimServer};
 use crate::support::{fixture, function_url, moto, wait};
@@ -89,37 +90,6 @@ async fn a_tenant_added_to_the_tenants_secret_is_served_after_the_reload_and_a_r
     );
 }
 
-/// `product.updated` of `uuid`, received on `tenant`'s route.
-fn tenant_product_updated(tenant: &str, id: &str, uuid: &str) -> shared::ports::queue::ReceivedMessage {
-    let raw = format!(
-        r#"{{"specversion":"1.0","id":"{id}","type":"com.akeneo.pim.v1.product.updated","source":"pim","subject":"sub-1","time":"2026-11-23T10:00:00Z","data":{{"product":{{"uuid":"{uuid}"}},"author":{{"identifier":"julia","type":"ui"}}}}}}"#
-    );
-    let fields = shared::core::message::EventFields {
-        id: Some(id.into()),
-        kind: Some("com.akeneo.pim.v1.product.updated".into()),
-        occurred_at: Some("2026-11-23T10:00:00Z".into()),
-        source: Some("sub-1".into()),
-    };
-    let built = shared::core::message::OutboundMessage::build_for_tenant(
-        Some(tenant),
-        shared::Protocol::EventPlatform,
-        &raw,
-        &fields,
-        "2026-11-23T10:00:01.000Z",
-    );
-    shared::ports::queue::ReceivedMessage {
-        message_id: format!("m-{tenant}-{id}"),
-        receipt_handle: Some(format!("rh-{tenant}-{id}")),
-        body: Some(built.body),
-        receive_count: 1,
-        attributes: built
-            .attributes
-            .into_iter()
-            .map(|(name, value)| (name.to_owned(), value))
-            .collect(),
-    }
-}
-
 /// Records the `uuid` of what each event was given, "gone" or "none".
 #[derive(Default)]
 struct Logic {
@@ -162,7 +132,7 @@ async fn the_processor_reads_each_tenants_events_from_the_pim_its_secret_names()
         "gamma": {}}});
     let arn = create_secret("tenants-pims", &document.to_string()).await;
     let config =
-        TenantsConfig::from_lookup(&|name: &str| (name == "TENANTS_SECRET_ARN").then(|| arn.clone()))
+        TenantsConfig::from_lookup(&|name: &str| (name == "TENANT_PIMS_SECRET_ARN").then(|| arn.clone()))
             .expect("valid")
             .expect("tenants");
     let processor = Processor::new(

@@ -12,7 +12,7 @@ use shared::adapters::aws::SdkConfig;
 
 pub use shared::config::stack_outputs::{
     EVENT_PLATFORM_REQUEST_URL, EVENTS_API_REQUEST_URL, PROCESSOR_LOG_GROUP, SIGNING_SECRETS_ARN,
-    TENANTS_SECRET_ARN_OUTPUT,
+    TENANT_PIMS_SECRET_ARN_OUTPUT, TENANTS_SECRET_ARN_OUTPUT,
 };
 
 const CALL_TIMEOUT: Duration = Duration::from_secs(10);

@@ -226,3 +226,151 @@ async fn a_tenant_added_while_serving_is_served_without_a_restart() {
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_catch_up_of_a_tenants_pim_reaches_the_logic_as_that_tenants_events() {
+    // GIVEN acme's PIM with 30 products updated in the window, and beta's with none
+    let (serve, file, acme_pim, _beta_pim) = three_tenants("catch-up").await;
+    acme_pim.put_products((0..30).map(|n| {
+        (
+            format!("0a000000-0000-4000-8000-{n:012}"),
+            format!("2026-12-01T10:{:02}:30+00:00", n),
+        )
+    }));
+    let checkpoint = std::env::temp_dir().join(format!("tenant-catch-up-{}.json", std::process::id()));
+    let _ = std::fs::remove_file(&checkpoint);
+    // WHEN acme's PIM is caught up onto serve
+    let output = Command::new(support::binary())
+        .args([
+            "catch-up",
+            "--since",
+            "2026-12-01T10:00:00Z",
+            "--until",
+            "2026-12-01T11:00:00Z",
+        ])
+        .args(["--tenant", "acme", "--tenants"])
+        .arg(&file)
+        .args(["--port", &serve.port.to_string(), "--json", "--checkpoint"])
+        .arg(&checkpoint)
+        .output()
+        .expect("catch-up runs");
+    // THEN the 30 products reach the logic as acme's catch-up events, with the product read
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    wait_until("30 catch-up events handled", Duration::from_secs(20), || {
+        handled(&serve).len() >= 30
+    })
+    .await;
+    let seen = handled(&serve);
+    assert_eq!(seen.len(), 30);
+    assert!(
+        seen.iter().all(|(tenant, id, current)| tenant == "acme"
+            && id.starts_with("product/")
+            && current == "found"),
+        "{seen:?}"
+    );
+}
+
+/// A secret in moto holding `{"tenants":{}}`, as the template creates both.
+async fn empty_tenants_secret(client: &aws_sdk_secretsmanager::Client, name: &str) -> String {
+    let name = format!("relay-{name}-{}-{}", std::process::id(), uuid_like());
+    let created = client
+        .create_secret()
+        .name(name)
+        .secret_string(r#"{"tenants":{}}"#)
+        .send()
+        .await
+        .expect("moto creates the secret");
+    created.arn.expect("arn")
+}
+
+fn uuid_like() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos())
+}
+
+async fn secret_text(client: &aws_sdk_secretsmanager::Client, arn: &str) -> String {
+    let value = client
+        .get_secret_value()
+        .secret_id(arn)
+        .send()
+        .await
+        .expect("read");
+    value.secret_string().expect("text").to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stacks_tenant_goes_to_two_secrets_and_the_receivers_holds_no_pim_credential() {
+    // GIVEN a deployment's two tenants secrets (moto)
+    std::env::var("AWS_ENDPOINT_URL")
+        .expect("AWS_ENDPOINT_URL is not set: run the tests with scripts/test, which starts moto");
+    let client = aws_sdk_secretsmanager::Client::new(&shared::adapters::aws::sdk_config().await);
+    let routes = empty_tenants_secret(&client, "tenant-routes").await;
+    let pims = empty_tenants_secret(&client, "tenant-pims").await;
+    let tenants = |args: &[&str]| {
+        let output = Command::new(support::binary())
+            .arg("tenants")
+            .args(args)
+            .args(["--tenants-secret-arn", &routes, "--tenant-pims-secret-arn", &pims])
+            .env_remove("AKENEO_RELAY_STACK")
+            .output()
+            .expect("tenants runs");
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    // WHEN acme is added with its PIM connection, and beta without one
+    tenants(
+        &[
+            "add",
+            "acme",
+            "--pim-url",
+            "https://acme.example",
+            "--pim-client-id",
+            "c",
+        ]
+        .iter()
+        .copied()
+        .chain([
+            "--pim-client-secret",
+            "s",
+            "--pim-username",
+            "u",
+            "--pim-password",
+            "the-password",
+        ])
+        .collect::<Vec<_>>(),
+    );
+    tenants(&["add", "beta"]);
+    // THEN the receiver's secret has both tenants' routes and no credential, the
+    // processor's their connections, and the list joins the two
+    let route_text = secret_text(&client, &routes).await;
+    let pim_text = secret_text(&client, &pims).await;
+    assert!(
+        !route_text.contains("the-password") && !route_text.contains("\"pim\""),
+        "{route_text}"
+    );
+    assert!(
+        route_text.contains("acme") && route_text.contains("beta"),
+        "{route_text}"
+    );
+    assert!(
+        pim_text.contains("the-password") && !pim_text.contains("event_platform_secrets"),
+        "{pim_text}"
+    );
+    let listed: serde_json::Value = serde_json::from_str(&tenants(&["list", "--json"])).expect("JSON");
+    assert_eq!(listed["tenants"][0]["pim_url"], "https://acme.example");
+    assert_eq!(listed["tenants"][1]["pim_url"], serde_json::Value::Null);
+    // WHEN acme is removed
+    tenants(&["remove", "acme"]);
+    // THEN it is gone from both
+    assert!(!secret_text(&client, &routes).await.contains("acme"));
+    assert!(!secret_text(&client, &pims).await.contains("acme"));
+}

@@ -1,6 +1,9 @@
 //! Queue messages as the receiver writes them, for feeding the processor
 //! directly.
 
+// Shared by the integration tests and the benches (by path): each uses a part.
+#![allow(dead_code)]
+
 use std::collections::HashMap;
 
 use shared::Protocol;
@@ -11,6 +14,16 @@ use shared::ports::queue::ReceivedMessage;
 /// code), of `kind` (`product.updated`, `product-model.created`, ...), by
 /// `author`, as its queue message.
 pub fn message(id: &str, kind: &str, key: &str, author: &str) -> ReceivedMessage {
+    message_of(None, id, kind, key, author)
+}
+
+/// `product.updated` of `uuid` by julia, received on `tenant`'s route.
+pub fn tenant_product_updated(tenant: &str, id: &str, uuid: &str) -> ReceivedMessage {
+    message_of(Some(tenant), id, "product.updated", uuid, "julia")
+}
+
+/// `message`, received on `tenant`'s route when there is one.
+pub fn message_of(tenant: Option<&str>, id: &str, kind: &str, key: &str, author: &str) -> ReceivedMessage {
     let (entity, _) = kind.split_once('.').expect("entity.action");
     let (object, field) = match entity {
         "product" => ("product", "uuid"),
@@ -27,10 +40,19 @@ pub fn message(id: &str, kind: &str, key: &str, author: &str) -> ReceivedMessage
         occurred_at: Some("2026-11-23T10:00:00Z".into()),
         source: Some("sub-1".into()),
     };
-    let built = OutboundMessage::build(Protocol::EventPlatform, &raw, &fields, "2026-11-23T10:00:01.000Z");
+    let built = OutboundMessage::build_for_tenant(
+        tenant,
+        Protocol::EventPlatform,
+        &raw,
+        &fields,
+        "2026-11-23T10:00:01.000Z",
+    );
     ReceivedMessage {
-        message_id: format!("m-{id}"),
-        receipt_handle: Some(format!("rh-{id}")),
+        message_id: format!("m-{}{id}", tenant.map(|t| format!("{t}-")).unwrap_or_default()),
+        receipt_handle: Some(format!(
+            "rh-{}{id}",
+            tenant.map(|t| format!("{t}-")).unwrap_or_default()
+        )),
         body: Some(built.body),
         receive_count: 1,
         attributes: built

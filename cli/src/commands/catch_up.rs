@@ -10,13 +10,16 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use clap::Args;
+use shared::adapters::akeneo::{ConnectionSettings, PimClient};
 use shared::adapters::aws::s3::S3PayloadStore;
 use shared::adapters::aws::sdk_config;
+use shared::adapters::aws::secrets_manager::SecretsManagerSource;
 use shared::adapters::aws::sqs::SqsQueue;
 use shared::config::{PIM_MAX_CONCURRENT_CALLS, PIM_SECRET_ARN, PimConfig};
 use shared::core::catch_up::{CatchUp, CatchUpEntity, Checkpoint, Window};
 use shared::core::message::{KeyPrefix, SQS_MAX_MESSAGE_BYTES};
 use shared::core::receiver::LargeEvents;
+use shared::core::tenant::pim_connections;
 use shared::ports::payload_store::PayloadStore;
 use shared::ports::pim::UpdatedPages;
 use shared::ports::queue::QueueSender;
@@ -24,7 +27,7 @@ use time::OffsetDateTime;
 
 use super::DEFAULT_PORT;
 use super::pim_args::PimConnectionArgs;
-use crate::deployment::StackOutputs;
+use crate::deployment::{StackOutputs, TENANT_PIMS_SECRET_ARN_OUTPUT};
 use crate::error::CliError;
 use crate::local_queue::{LocalQueue, Nowhere};
 
@@ -86,34 +89,54 @@ pub struct CatchUpArgs {
     /// Or the stack's PIM connection secret (its credentials; the URL is still --pim-url).
     #[arg(long, env = "PIM_SECRET_ARN")]
     pim_secret_arn: Option<String>,
+    /// Catch up this tenant's PIM (its connection from --tenants, or the
+    /// stack's tenant PIM connections secret); its events carry the tenant.
+    #[arg(long, value_parser = super::event_platform::tenant_name)]
+    tenant: Option<String>,
+    /// With --tenant: the tenants file (`serve --tenants`) holding its PIM connection.
+    #[arg(long, value_name = "FILE", requires = "tenant")]
+    tenants: Option<PathBuf>,
+    /// With --tenant: the tenants' PIM connections secret, when not the
+    /// stack's output TenantPimsSecretArn.
+    #[arg(long, env = "TENANT_PIMS_SECRET_ARN", requires = "tenant")]
+    tenant_pims_secret_arn: Option<String>,
 }
 
 pub async fn run(args: CatchUpArgs) -> Result<ExitCode, CliError> {
     let mut queue_url = args.queue_url.clone();
     let mut bucket = args.payload_bucket.clone();
     let mut pim_secret_arn = args.pim_secret_arn.clone();
+    let mut tenants_secret_arn = args.tenant_pims_secret_arn.clone();
     if let Some(stack) = &args.stack {
         let outputs = StackOutputs::read(&sdk_config().await, stack).await?;
         queue_url = queue_url.or(Some(outputs.get("QueueUrl")?.to_owned()));
         bucket = bucket.or(outputs.get("PayloadBucketName").ok().map(str::to_owned));
         pim_secret_arn = pim_secret_arn.or(outputs.get("PimConnectionSecretArn").ok().map(str::to_owned));
+        tenants_secret_arn =
+            tenants_secret_arn.or(outputs.get(TENANT_PIMS_SECRET_ARN_OUTPUT).ok().map(str::to_owned));
     }
-    let config = PimConfig::from_lookup(&|name: &str| match name {
-        PIM_SECRET_ARN => pim_secret_arn.clone(),
-        // The connection's own limit is what keeps the readers to it.
-        PIM_MAX_CONCURRENT_CALLS => Some(args.concurrency.to_string()),
-        other => args.connection.lookup(other).flatten(),
-    })?
-    .ok_or(CliError::MissingFlag(
-        "catch-up",
-        "--pim-url (or PIM_URL) and the connection's credentials (or --pim-secret-arn)",
-    ))?;
-    let sdk = match (&pim_secret_arn, &queue_url) {
-        (None, None) => None,
+    let sdk = match (&pim_secret_arn, &queue_url, &tenants_secret_arn) {
+        (None, None, None) => None,
         _ => Some(sdk_config().await),
     };
-    let pim = shared::assembly::pim::client(&config, sdk.as_ref()).await?;
-    let checkpoint = starting_checkpoint(&args, &config.url)?;
+    let (pim, pim_url) = match &args.tenant {
+        Some(tenant) => tenant_client(&args, tenant, tenants_secret_arn.as_deref(), sdk.as_ref()).await?,
+        None => {
+            let config = PimConfig::from_lookup(&|name: &str| match name {
+                PIM_SECRET_ARN => pim_secret_arn.clone(),
+                // The connection's own limit is what keeps the readers to it.
+                PIM_MAX_CONCURRENT_CALLS => Some(args.concurrency.to_string()),
+                other => args.connection.lookup(other).flatten(),
+            })?
+            .ok_or(CliError::MissingFlag(
+                "catch-up",
+                "--pim-url (or PIM_URL) and the connection's credentials (or --pim-secret-arn), or --tenant",
+            ))?;
+            let client = shared::assembly::pim::client(&config, sdk.as_ref()).await?;
+            (client, config.url)
+        }
+    };
+    let checkpoint = starting_checkpoint(&args, &pim_url)?;
     let pages = Arc::new(pim) as Arc<dyn UpdatedPages>;
     match (queue_url, sdk) {
         (Some(url), Some(sdk)) => {
@@ -121,22 +144,61 @@ pub async fn run(args: CatchUpArgs) -> Result<ExitCode, CliError> {
                 store: Arc::new(S3PayloadStore::new(&sdk, bucket)) as Arc<dyn PayloadStore>,
                 key_prefix: KeyPrefix::default(),
             });
-            execute(
-                &args,
-                CatchUp::new(pages, SqsQueue::new(&sdk, url)),
-                large,
-                checkpoint,
-            )
-            .await
+            let runner = CatchUp::new(pages, SqsQueue::new(&sdk, url)).with_tenant(args.tenant.clone());
+            execute(&args, runner, large, checkpoint).await
         }
         _ => {
             if args.dry_run {
                 return execute(&args, CatchUp::new(pages, Nowhere), None, checkpoint).await;
             }
             let queue = LocalQueue::on_port(args.port)?;
-            execute(&args, CatchUp::new(pages, queue), None, checkpoint).await
+            let runner = CatchUp::new(pages, queue).with_tenant(args.tenant.clone());
+            execute(&args, runner, None, checkpoint).await
         }
     }
+}
+
+/// The tenant's PIM client, from the tenants file or secret, and its URL.
+async fn tenant_client(
+    args: &CatchUpArgs,
+    tenant: &str,
+    secret_arn: Option<&str>,
+    sdk: Option<&shared::adapters::aws::SdkConfig>,
+) -> Result<(PimClient, String), CliError> {
+    let (text, place) = match (&args.tenants, secret_arn, sdk) {
+        (Some(path), _, _) => (crate::tenants_file::read(path)?, path.display().to_string()),
+        (None, Some(arn), Some(sdk)) => {
+            let text = SecretsManagerSource::new(sdk, arn)
+                .secret_string()
+                .await
+                .map_err(|e| CliError::Tenants(arn.to_owned(), e.to_string()))?;
+            (text, arn.to_owned())
+        }
+        _ => {
+            return Err(CliError::MissingFlag(
+                "catch-up --tenant",
+                "--tenants <file>, --stack, or --tenant-pims-secret-arn",
+            ));
+        }
+    };
+    let pims = pim_connections(&text).map_err(|e| CliError::Tenants(place.clone(), e.to_string()))?;
+    let pim = match pims.get(tenant) {
+        Some(Some(pim)) => pim,
+        Some(None) => {
+            return Err(CliError::Tenants(
+                place,
+                format!("tenant {tenant} has no PIM connection"),
+            ));
+        }
+        None => return Err(CliError::Tenants(place, format!("no tenant {tenant}"))),
+    };
+    let settings = ConnectionSettings {
+        max_concurrent_calls: usize::from(args.concurrency),
+        ..ConnectionSettings::default()
+    };
+    let client = PimClient::new(&pim.url, &pim.credentials, settings)
+        .map_err(|e| CliError::Tenants(place, e.to_string()))?;
+    Ok((client, pim.url.clone()))
 }
 
 /// A new run's plan, or the interrupted run's checkpoint with `--resume`.

@@ -46,3 +46,22 @@ impl PimConnectionArgs {
         Some(value.clone())
     }
 }
+
+impl PimConnectionArgs {
+    /// These flags, with the tenant's PIM connection (from the tenants
+    /// document) for those not given: a tenant's commands need no PIM flags.
+    pub fn or_tenant(&self, pim: &shared::core::tenant::TenantPim) -> PimConnectionArgs {
+        let mut filled = self.clone();
+        if filled.pim_url.is_none() {
+            filled.pim_url = Some(pim.url.clone());
+            filled.pim_client_id = filled.pim_client_id.or(Some(pim.credentials.client_id.clone()));
+            filled.pim_client_secret = filled
+                .pim_client_secret
+                .or(Some(pim.credentials.client_secret.clone()));
+            filled.pim_username = filled.pim_username.or(Some(pim.credentials.username.clone()));
+            filled.pim_password = filled.pim_password.or(Some(pim.credentials.password.clone()));
+            filled.pim_user_uuid = filled.pim_user_uuid.or(pim.user_uuid.clone());
+        }
+        filled
+    }
+}

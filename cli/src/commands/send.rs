@@ -9,7 +9,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use clap::Args;
 use shared::Protocol;
+use shared::core::receiver::secrets::{EVENT_PLATFORM_KEY, EVENTS_API_KEY, SecretDocument};
 use shared::core::signature::{event_platform, events_api};
+use shared::core::tenant::route_path;
 use tokio::sync::Semaphore;
 
 use super::{DEFAULT_PORT, DEV_EVENT_PLATFORM_SECRET, DEV_EVENTS_API_SECRET, ProtocolArg};
@@ -40,6 +42,14 @@ pub struct SendArgs {
     /// Where to send; default: the local server's route for the protocol.
     #[arg(long)]
     url: Option<String>,
+    /// Play this tenant's PIM: its route (/t/<tenant>/…) and, with
+    /// --tenants, its secret.
+    #[arg(long, value_parser = super::event_platform::tenant_name)]
+    tenant: Option<String>,
+    /// With --tenant: the tenants file `serve --tenants` reads, for the
+    /// tenant's secret when --secret is not given.
+    #[arg(long, value_name = "FILE", requires = "tenant")]
+    tenants: Option<PathBuf>,
     /// Send the Events API subscription page's Test request (signed, empty body).
     #[arg(long)]
     test_button: bool,
@@ -51,23 +61,49 @@ struct Outcome {
     detail: String,
 }
 
+/// The tenant's secrets for `protocol`'s route, from a tenants file.
+fn tenant_secrets(path: &std::path::Path, tenant: &str, protocol: Protocol) -> Result<Vec<String>, CliError> {
+    let text = crate::tenants_file::read(path)?;
+    let document = SecretDocument::parse(&text)
+        .map_err(|e| CliError::Tenants(path.display().to_string(), e.to_string()))?;
+    let key = match protocol {
+        Protocol::EventsApi => EVENTS_API_KEY,
+        Protocol::EventPlatform | Protocol::CatchUp => EVENT_PLATFORM_KEY,
+    };
+    let secrets = document
+        .tenant(tenant)
+        .map(|entry| entry.list(key))
+        .unwrap_or_default();
+    if secrets.is_empty() {
+        return Err(CliError::Tenants(
+            path.display().to_string(),
+            format!("tenant {tenant} has no {} secret", protocol.display_name()),
+        ));
+    }
+    Ok(secrets)
+}
+
 pub async fn run(args: SendArgs) -> Result<ExitCode, CliError> {
     let protocol = Protocol::from(args.protocol);
     if args.test_button && protocol != Protocol::EventsApi {
         return Err(CliError::Usage("--test-button exists only for the Events API"));
     }
+    let route = route_path(args.tenant.as_deref(), protocol.path());
     let url = args
         .url
         .clone()
-        .unwrap_or_else(|| format!("http://127.0.0.1:{DEFAULT_PORT}{}", protocol.path()));
-    let secrets = if args.secret.is_empty() {
-        vec![match protocol {
-            Protocol::EventsApi => DEV_EVENTS_API_SECRET.to_owned(),
-            Protocol::EventPlatform | Protocol::CatchUp => DEV_EVENT_PLATFORM_SECRET.to_owned(),
-        }]
-    } else {
-        args.secret.clone()
-    };
+        .unwrap_or_else(|| format!("http://127.0.0.1:{DEFAULT_PORT}{route}"));
+    let secrets =
+        if let (true, Some(tenant), Some(path)) = (args.secret.is_empty(), &args.tenant, &args.tenants) {
+            tenant_secrets(path, tenant, protocol)?
+        } else if args.secret.is_empty() {
+            vec![match protocol {
+                Protocol::EventsApi => DEV_EVENTS_API_SECRET.to_owned(),
+                Protocol::EventPlatform | Protocol::CatchUp => DEV_EVENT_PLATFORM_SECRET.to_owned(),
+            }]
+        } else {
+            args.secret.clone()
+        };
     let file = match &args.file {
         Some(path) => Some(std::fs::read(path).map_err(|source| CliError::ReadFile {
             path: path.clone(),

@@ -1,6 +1,7 @@
-//! `tenants add|list|remove`: edits the tenants of a deployment's tenants
-//! secret (`--stack`, or `--tenants-secret-arn`), or of a tenants file for
-//! `serve --tenants` (`--file`). One document for every tenant: the
+//! `tenants add|list|remove`: edits the tenants of a deployment's two
+//! tenants secrets (`--stack`, or `--tenants-secret-arn` and
+//! `--tenant-pims-secret-arn`), or of a tenants file for `serve --tenants`
+//! (`--file`). One document for every tenant: the
 //! receiver and the processor read them all in one call.
 
 use std::path::{Path, PathBuf};
@@ -14,7 +15,7 @@ use shared::core::receiver::secrets::{
 use shared::core::subscription::secret;
 use shared::core::tenant::{PIM_KEY, pim_connections, route_path};
 
-use super::event_platform::{StackArgs, print_json, tenant_name};
+use super::event_platform::{StackArgs, StackSecret, print_json, tenant_name};
 use crate::error::CliError;
 
 #[derive(Args)]
@@ -82,10 +83,15 @@ struct AddArgs {
     pim_user_uuid: Option<String>,
 }
 
-/// Where the document is.
+/// Where the document is: one file, or a stack's routes secret (read by
+/// the receiver) and, apart, its PIM connections secret (read by the
+/// processor only).
 enum Place {
     File(PathBuf),
-    Stack(super::event_platform::StackSecret),
+    Stack {
+        routes: StackSecret,
+        pims: Option<StackSecret>,
+    },
 }
 
 impl Place {
@@ -94,17 +100,34 @@ impl Place {
             Place::File(path) if !path.exists() => Ok(SecretDocument::default()),
             Place::File(path) => SecretDocument::parse(&crate::tenants_file::read(path)?)
                 .map_err(|e| CliError::Tenants(path.display().to_string(), e.to_string())),
-            Place::Stack(secret) => secret.read_document().await,
+            Place::Stack { routes, pims: None } => routes.read_document().await,
+            Place::Stack {
+                routes,
+                pims: Some(pims),
+            } => Ok(SecretDocument::join_pims(
+                &routes.read_document().await?,
+                &pims.read_document().await?,
+            )),
         }
     }
 
+    /// Writes the PIM connections first: once the receiver takes a new
+    /// tenant's events, the processor finds its PIM.
     async fn write(&self, document: &SecretDocument) -> Result<(), CliError> {
         // What the receiver and processor will read must be readable by them.
         pim_connections(&document.to_text())
             .map_err(|e| CliError::Tenants(self.to_string(), e.to_string()))?;
         match self {
             Place::File(path) => write_file(path, &document.to_text()),
-            Place::Stack(secret) => secret.write_document(document).await,
+            Place::Stack { routes, pims: None } => routes.write_document(document).await,
+            Place::Stack {
+                routes,
+                pims: Some(pims),
+            } => {
+                let (route_part, pim_part) = document.split_pims();
+                pims.write_document(&pim_part).await?;
+                routes.write_document(&route_part).await
+            }
         }
     }
 }
@@ -113,7 +136,11 @@ impl std::fmt::Display for Place {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Place::File(path) => write!(f, "{}", path.display()),
-            Place::Stack(secret) => write!(f, "{}", secret.arn()),
+            Place::Stack { routes, pims: None } => write!(f, "{}", routes.arn()),
+            Place::Stack {
+                routes,
+                pims: Some(pims),
+            } => write!(f, "{} and {}", routes.arn(), pims.arn()),
         }
     }
 }
@@ -149,7 +176,11 @@ pub async fn run(args: TenantsArgs) -> Result<ExitCode, CliError> {
                         .to_owned()
                 })
                 .unwrap_or_else(|| String::from("<your Function URL>"));
-            (Place::Stack(stack.tenants_secret().await?), base)
+            let place = Place::Stack {
+                routes: stack.tenants_secret().await?,
+                pims: stack.tenant_pims_secret().await,
+            };
+            (place, base)
         }
     };
     match args.action {

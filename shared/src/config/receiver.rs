@@ -18,9 +18,6 @@ pub const EVENTS_API_TOLERANCE_SECS: &str = "EVENTS_API_TOLERANCE_SECS";
 /// `SECRETS_ARN`: a Secrets Manager secret holding the signing secrets,
 /// instead of the variables.
 pub const SECRETS_ARN: &str = "SECRETS_ARN";
-/// `TENANTS_SECRET_ARN` (shared with the processor): a Secrets Manager
-/// secret holding the tenants (see [`crate::core::tenant`]); unset, the
-/// receiver has no tenant routes.
 pub use super::tenants::TENANTS_SECRET_ARN;
 /// `SECRETS_REFRESH_SECS`: how often that secret is read again, in seconds.
 pub const SECRETS_REFRESH_SECS: &str = "SECRETS_REFRESH_SECS";

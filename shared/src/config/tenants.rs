@@ -1,15 +1,20 @@
-//! The processor's tenants (see [`crate::core::tenant`]): where their PIM
-//! connections are, and the limits each connection gets.
+//! Where the tenants are (see [`crate::core::tenant`]): their routes'
+//! signing secrets for the receiver, their PIM connections for the processor
+//! (two secrets: the receiver, open to the internet, never holds a PIM
+//! credential), and the limits each connection gets.
 
 use std::time::Duration;
 
 use super::pim::{fetch_budget, max_concurrent_calls};
 use super::{ConfigError, read};
 
-/// `TENANTS_SECRET_ARN`: the secret document holding the tenants (the
-/// receiver's `SECRETS_ARN`); unset, the processor has no tenants and a
-/// tenant's event is retried until it is dead-lettered.
+/// `TENANTS_SECRET_ARN` (receiver): the secret holding the tenants' routes
+/// and their signing secrets; unset, the receiver has no tenant routes.
 pub const TENANTS_SECRET_ARN: &str = "TENANTS_SECRET_ARN";
+/// `TENANT_PIMS_SECRET_ARN` (processor): the secret holding each tenant's PIM
+/// connection; unset, the processor has no tenants and a tenant's event is
+/// retried until it is dead-lettered.
+pub const TENANT_PIMS_SECRET_ARN: &str = "TENANT_PIMS_SECRET_ARN";
 
 /// Where the processor reads its tenants' PIM connections.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,11 +29,11 @@ pub struct TenantsConfig {
 }
 
 impl TenantsConfig {
-    /// `None` when `TENANTS_SECRET_ARN` is unset.
+    /// `None` when `TENANT_PIMS_SECRET_ARN` is unset.
     pub fn from_lookup(
         lookup: &impl Fn(&str) -> Option<String>,
     ) -> Result<Option<TenantsConfig>, ConfigError> {
-        let Some(secret_arn) = read(lookup, TENANTS_SECRET_ARN) else {
+        let Some(secret_arn) = read(lookup, TENANT_PIMS_SECRET_ARN) else {
             return Ok(None);
         };
         Ok(Some(TenantsConfig {
@@ -48,7 +53,7 @@ mod tests {
     fn tenants_are_read_from_the_named_secret_with_the_connection_limits() {
         // GIVEN a tenants secret and two calls in flight per connection
         let lookup = |name: &str| match name {
-            TENANTS_SECRET_ARN => Some("arn:aws:secretsmanager:x".to_owned()),
+            TENANT_PIMS_SECRET_ARN => Some("arn:aws:secretsmanager:x".to_owned()),
             PIM_MAX_CONCURRENT_CALLS => Some("2".to_owned()),
             _ => None,
         };

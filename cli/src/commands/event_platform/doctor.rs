@@ -266,7 +266,14 @@ pub async fn run(args: DoctorArgs) -> Result<ExitCode, CliError> {
     }
 
     if args.subscription {
-        subscription_checks(&args.pim, &request_url, &mut report).await;
+        match args.pim.for_tenant(&stack).await {
+            Ok(pim) => subscription_checks(&pim, &request_url, &mut report).await,
+            Err(error) => report.fail(
+                "subscription_active",
+                "the Event Platform subscription is active and delivers to this URL",
+                error,
+            ),
+        }
     } else {
         report.note(
             "subscription_active",

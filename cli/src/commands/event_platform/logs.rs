@@ -6,13 +6,16 @@ use clap::{Args, ValueEnum};
 use shared::adapters::akeneo::LogQuery;
 use shared::core::subscription::model::newest_first;
 
-use super::{PimArgs, deadline, print_json};
+use super::{PimArgs, StackArgs, deadline, print_json};
 use crate::error::CliError;
 
 #[derive(Args)]
 pub struct LogsArgs {
     #[command(flatten)]
     pim: PimArgs,
+    /// With --tenant: the tenant's PIM connection from the tenants secret.
+    #[command(flatten)]
+    stack: StackArgs,
     /// Only this subscription's entries.
     #[arg(long)]
     subscription: Option<String>,
@@ -44,7 +47,8 @@ pub async fn run(args: LogsArgs) -> Result<ExitCode, CliError> {
             "--since takes an RFC 3339 time, e.g. 2026-12-01T00:00:00Z",
         ));
     }
-    let client = args.pim.client().await?;
+    let stack = args.stack.resolve().await?;
+    let client = args.pim.for_tenant(&stack).await?.client().await?;
     let query = LogQuery {
         subscription_id: args.subscription.clone(),
         log_type: args.log_type.map(|t| match t {

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use crate::deployment::{
     EVENT_PLATFORM_REQUEST_URL, EVENTS_API_REQUEST_URL, PROCESSOR_LOG_GROUP, SIGNING_SECRETS_ARN,
-    StackOutputs, TENANTS_SECRET_ARN_OUTPUT,
+    StackOutputs, TENANT_PIMS_SECRET_ARN_OUTPUT, TENANTS_SECRET_ARN_OUTPUT,
 };
 use clap::Args;
 use shared::adapters::akeneo::event_platform::DEFAULT_BASE_URL;
@@ -26,7 +26,7 @@ use shared::core::receiver::secrets::SecretDocument;
 use shared::core::subscription::DEFAULT_SUBSCRIBER_NAME;
 use shared::core::subscription::model::{Subscriber, Subscription};
 use shared::core::subscription::plan::find_by_url;
-use shared::core::tenant::{is_valid_name, route_path};
+use shared::core::tenant::{TenantPim, is_valid_name, pim_connections, route_path};
 use tokio::time::Instant;
 
 use super::pim_args::PimConnectionArgs;
@@ -92,6 +92,17 @@ impl PimArgs {
     pub fn subscriber_name(&self) -> &str {
         &self.subscriber_name
     }
+
+    /// With `--tenant`, the tenant's PIM connection for the flags not given.
+    pub async fn for_tenant(&self, stack: &Stack) -> Result<PimArgs, CliError> {
+        match stack.tenant_pim().await? {
+            Some(pim) if self.pim_secret_arn.is_none() => Ok(PimArgs {
+                connection: self.connection.or_tenant(&pim),
+                ..self.clone()
+            }),
+            _ => Ok(self.clone()),
+        }
+    }
 }
 
 /// The deployment: where Akeneo delivers, and where the receiver reads its
@@ -108,9 +119,12 @@ pub struct StackArgs {
     /// The signing secrets' Secrets Manager secret (the stack's output SigningSecretsArn).
     #[arg(long, env = "SIGNING_SECRETS_ARN", global = true)]
     secrets_arn: Option<String>,
-    /// The tenants' Secrets Manager secret (the stack's output TenantsSecretArn).
+    /// The tenants' routes secret (the stack's output TenantsSecretArn).
     #[arg(long, env = "TENANTS_SECRET_ARN", global = true)]
     tenants_secret_arn: Option<String>,
+    /// The tenants' PIM connections secret (the stack's output TenantPimsSecretArn).
+    #[arg(long, env = "TENANT_PIMS_SECRET_ARN", global = true)]
+    tenant_pims_secret_arn: Option<String>,
     /// Act for this tenant of the deployment (`akeneo-relay tenants`): its
     /// Request URLs (/t/<tenant>/…) and its entry of the secret.
     #[arg(long, global = true, value_parser = tenant_name)]
@@ -137,6 +151,7 @@ impl StackArgs {
             processor_log_group: None,
             tenant: None,
             tenants_secret_arn: self.tenants_secret_arn.clone(),
+            tenant_pims_secret_arn: self.tenant_pims_secret_arn.clone(),
         };
         if let Some(name) = &self.stack {
             let outputs = StackOutputs::read(&sdk_config().await, name).await?;
@@ -148,6 +163,9 @@ impl StackArgs {
             stack.tenants_secret_arn = stack
                 .tenants_secret_arn
                 .or(output(TENANTS_SECRET_ARN_OUTPUT).ok());
+            stack.tenant_pims_secret_arn = stack
+                .tenant_pims_secret_arn
+                .or(output(TENANT_PIMS_SECRET_ARN_OUTPUT).ok());
         }
         if let Some(tenant) = &self.tenant {
             // The stack's outputs are the top-level routes; a tenant's sit under /t/<tenant>.
@@ -176,6 +194,8 @@ pub struct Stack {
     /// Where the tenants are: their own secret when the stack has one, else
     /// the signing secrets' document.
     tenants_secret_arn: Option<String>,
+    /// Where the tenants' PIM connections are, when apart from their routes.
+    tenant_pims_secret_arn: Option<String>,
 }
 
 impl Stack {
@@ -195,6 +215,34 @@ impl Stack {
             return self.tenants_secret().await;
         }
         self.signing_secret().await
+    }
+
+    /// With `--tenant`, its PIM connection from the tenants document, when
+    /// it has one.
+    pub async fn tenant_pim(&self) -> Result<Option<TenantPim>, CliError> {
+        let Some(tenant) = &self.tenant else {
+            return Ok(None);
+        };
+        let secret = match self.tenant_pims_secret().await {
+            Some(secret) => secret,
+            None if self.tenants_secret_arn.is_some() || self.secrets_arn.is_some() => {
+                self.tenants_secret().await?
+            }
+            None => return Ok(None),
+        };
+        let text = secret.read_document().await?.to_text();
+        let pims = pim_connections(&text).map_err(|e| secret.error(e))?;
+        Ok(pims.get(tenant).cloned().flatten())
+    }
+
+    /// The tenants' PIM connections' own secret, when the stack has one.
+    pub async fn tenant_pims_secret(&self) -> Option<StackSecret> {
+        let arn = self.tenant_pims_secret_arn.as_ref()?;
+        Some(StackSecret {
+            source: SecretsManagerSource::new(&sdk_config().await, arn),
+            arn: arn.clone(),
+            tenant: None,
+        })
     }
 
     /// The document holding the tenants (with `--tenant`, scoped to it).

@@ -49,8 +49,8 @@ pub async fn run(args: RotateArgs) -> Result<ExitCode, CliError> {
         println!("{EVENTS_API_ORDER}");
         return Ok(ExitCode::SUCCESS);
     }
-    let client = args.pim.client().await?;
     let stack = args.stack.resolve().await?;
+    let client = args.pim.for_tenant(&stack).await?.client().await?;
     let subscriber = subscriber(&client, args.pim.subscriber_name()).await?;
     let current = subscription(&client, &subscriber, None, &stack).await?;
     let url = stack.request_url()?.to_owned();

@@ -122,8 +122,9 @@ async fn subscribe(
     args: &SubscribeArgs,
     progress: &mut Progress,
 ) -> Result<(Subscriber, Subscription, String), CliError> {
-    let client = args.pim.client().await?;
     let stack = args.stack.resolve().await?;
+    let pim = args.pim.for_tenant(&stack).await?;
+    let client = pim.client().await?;
     let request_url = stack.request_url()?.trim_end_matches('/').to_owned();
     let notifications =
         notification_url(&request_url).ok_or_else(|| CliError::NotEventPlatformUrl(request_url.clone()))?;
@@ -135,7 +136,7 @@ async fn subscribe(
     let own_user = if args.keep_own_events {
         None
     } else {
-        args.pim.user_uuid()
+        pim.user_uuid()
     };
     let desired = Desired {
         url: request_url.clone(),

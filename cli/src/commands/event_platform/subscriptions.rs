@@ -36,8 +36,8 @@ enum Action {
 }
 
 pub async fn run(args: SubscriptionsArgs) -> Result<ExitCode, CliError> {
-    let client = args.pim.client().await?;
     let stack = args.stack.resolve().await?;
+    let client = args.pim.for_tenant(&stack).await?.client().await?;
     let subscriber = subscriber(&client, args.pim.subscriber_name()).await?;
     let pick = |id: &Option<String>| id.clone();
     match &args.action {

@@ -106,6 +106,20 @@ pub fn catch_up_message(
     source: &str,
     received_at: &str,
 ) -> OutboundMessage {
+    catch_up_message_for(None, entity, key, item, run, source, received_at)
+}
+
+/// As [`catch_up_message`], for `tenant`'s PIM (the message is stamped with
+/// the tenant, as its live events are).
+pub fn catch_up_message_for(
+    tenant: Option<&str>,
+    entity: CatchUpEntity,
+    key: &str,
+    item: &str,
+    run: &str,
+    source: &str,
+    received_at: &str,
+) -> OutboundMessage {
     let updated = updated_at(item);
     let run = serde_json::Value::String(run.to_owned()).to_string();
     let mut document = String::with_capacity(item.len() + run.len() + 40);
@@ -122,7 +136,7 @@ pub fn catch_up_message(
         occurred_at: updated.map(rfc3339),
         source: Some(source.to_owned()),
     };
-    OutboundMessage::build(Protocol::CatchUp, &document, &fields, received_at)
+    OutboundMessage::build_for_tenant(tenant, Protocol::CatchUp, &document, &fields, received_at)
 }
 
 #[cfg(test)]

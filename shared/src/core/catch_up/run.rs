@@ -11,7 +11,7 @@ use futures::stream::{self, StreamExt, TryStreamExt};
 use tokio::time::Instant;
 
 use super::checkpoint::{Checkpoint, Position, Slice};
-use super::event::{CatchUpEntity, catch_up_message, updated_at};
+use super::event::{CatchUpEntity, catch_up_message_for, updated_at};
 use crate::core::answers::read_search_page;
 use crate::core::answers::search_page::PageError;
 use crate::core::delivery::offload::{OffloadError, offload};
@@ -88,6 +88,7 @@ pub struct CatchUp<Q> {
     max_message_bytes: usize,
     workers: usize,
     page_time: Duration,
+    tenant: Option<String>,
 }
 
 impl<Q: QueueSender + Sync> CatchUp<Q> {
@@ -102,7 +103,14 @@ impl<Q: QueueSender + Sync> CatchUp<Q> {
             max_message_bytes: crate::core::message::SQS_MAX_MESSAGE_BYTES,
             workers: 4,
             page_time: Duration::from_secs(120),
+            tenant: None,
         }
+    }
+
+    /// The PIM read is this tenant's: its events are stamped with it.
+    pub fn with_tenant(mut self, tenant: Option<String>) -> Self {
+        self.tenant = tenant;
+        self
     }
 
     /// Entities too large for one queue message go to this store, a pointer
@@ -266,7 +274,17 @@ impl<Q: QueueSender + Sync> CatchUp<Q> {
             let received_at = format_timestamp(std::time::SystemTime::now());
             page.items
                 .iter()
-                .map(|(key, item)| catch_up_message(slice.entity, key, item.get(), run, pim, &received_at))
+                .map(|(key, item)| {
+                    catch_up_message_for(
+                        self.tenant.as_deref(),
+                        slice.entity,
+                        key,
+                        item.get(),
+                        run,
+                        pim,
+                        &received_at,
+                    )
+                })
                 .collect()
         };
         Ok(Read {

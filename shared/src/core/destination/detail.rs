@@ -94,6 +94,9 @@ struct Document<'a> {
     #[serde(rename = "type")]
     kind: String,
     protocol: &'static str,
+    /// Only for a tenant's event: a single-PIM deployment's document is as before.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tenant: Option<&'a str>,
     event_id: Option<&'a str>,
     event_type: Option<&'a str>,
     occurred_at: Option<String>,
@@ -145,6 +148,7 @@ impl<'a> Document<'a> {
             version: DETAIL_VERSION,
             kind: detail_type(event),
             protocol: event.protocol.as_str(),
+            tenant: event.tenant.as_deref(),
             event_id: event.id.as_deref(),
             event_type: event.event_type.as_deref(),
             occurred_at: event.occurred_at.map(rfc3339),

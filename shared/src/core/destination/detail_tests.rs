@@ -52,6 +52,23 @@ fn the_event_is_embedded_byte_for_byte_with_the_documented_fields() {
     assert_eq!(fields["stale"], false);
     assert_eq!(fields["current_state"], "not_read");
     assert!(fields.get("event_pointer").is_none());
+    assert!(fields.get("tenant").is_none());
+}
+
+#[test]
+fn a_tenants_event_names_its_tenant() {
+    // GIVEN an event received on tenant acme's route
+    let fields = EventFields {
+        id: Some("e-1".into()),
+        kind: Some("product.updated".into()),
+        ..EventFields::default()
+    };
+    let message = OutboundMessage::build_for_tenant(Some("acme"), Protocol::EventsApi, RAW, &fields, "t");
+    let event = PimEvent::from_message_body(&message.body).expect("an envelope");
+    // WHEN its document is made
+    let document = detail(&event, None, 1 << 20).expect("it fits");
+    // THEN it names the tenant, for a rule or an endpoint to route on
+    assert_eq!(parsed(&document)["tenant"], "acme");
 }
 
 #[test]

@@ -84,40 +84,54 @@ impl SecretDocumentError {
 /// "notification_secret": "d", "tenants": {"<name>": { …the same keys… }}}`;
 /// each value a comma-separated string or an array of strings.
 pub fn parse_secret_document(text: &str) -> Result<RouteSecrets, SecretDocumentError> {
-    let document: serde_json::Map<String, serde_json::Value> =
-        serde_json::from_str(text).map_err(|e| SecretDocumentError::malformed(&e))?;
-    let mut secrets = route_secrets(text)?;
-    for (name, entry) in tenant::entries(&document)? {
-        let entry = serde_json::Value::Object(entry.clone()).to_string();
-        secrets.tenants.insert(name, route_secrets(&entry)?);
-    }
-    Ok(secrets)
-}
-
-fn route_secrets(text: &str) -> Result<RouteSecrets, SecretDocumentError> {
     #[derive(Deserialize)]
     #[serde(untagged)]
     enum List {
         Text(String),
         Items(Vec<String>),
     }
+    /// One pass over the text, however many tenants: a tenant's other keys
+    /// (its PIM connection) are skipped, not built.
+    #[derive(Deserialize)]
+    struct Routes {
+        events_api_secrets: Option<List>,
+        event_platform_secrets: Option<List>,
+        notification_secret: Option<List>,
+    }
     #[derive(Deserialize)]
     struct Document {
         events_api_secrets: Option<List>,
         event_platform_secrets: Option<List>,
         notification_secret: Option<List>,
+        tenants: Option<BTreeMap<String, Routes>>,
     }
-    let document: Document = serde_json::from_str(text).map_err(|e| SecretDocumentError::malformed(&e))?;
     let secrets = |list: Option<List>| match list {
         None => Secrets::default(),
         Some(List::Text(text)) => Secrets::parse_list(&text),
         Some(List::Items(items)) => Secrets::new(items.iter().map(|s| s.trim()).filter(|s| !s.is_empty())),
     };
-    Ok(RouteSecrets {
-        events_api: secrets(document.events_api_secrets),
-        event_platform: secrets(document.event_platform_secrets),
-        notifications: secrets(document.notification_secret),
+    let routes = |routes: Routes| RouteSecrets {
+        events_api: secrets(routes.events_api_secrets),
+        event_platform: secrets(routes.event_platform_secrets),
+        notifications: secrets(routes.notification_secret),
         tenants: BTreeMap::new(),
+    };
+    let document: Document = serde_json::from_str(text).map_err(|e| SecretDocumentError::malformed(&e))?;
+    let mut tenants = BTreeMap::new();
+    for (name, entry) in document.tenants.unwrap_or_default() {
+        if !tenant::is_valid_name(&name) {
+            let shown: String = name.chars().take(tenant::MAX_NAME_LEN).collect();
+            return Err(TenantDocumentError::InvalidName(shown).into());
+        }
+        tenants.insert(name, routes(entry));
+    }
+    Ok(RouteSecrets {
+        tenants,
+        ..routes(Routes {
+            events_api_secrets: document.events_api_secrets,
+            event_platform_secrets: document.event_platform_secrets,
+            notification_secret: document.notification_secret,
+        })
     })
 }
 
@@ -253,6 +267,49 @@ impl SecretDocument {
     pub fn has(&self, key: &str) -> bool {
         self.0.contains_key(key)
     }
+
+    /// The JSON object under `key` (a tenant's PIM connection), if it is one.
+    pub fn object(&self, key: &str) -> Option<serde_json::Map<String, serde_json::Value>> {
+        self.0.get(key).and_then(serde_json::Value::as_object).cloned()
+    }
+
+    /// Removes `key`; whether it was set.
+    pub fn remove(&mut self, key: &str) -> bool {
+        self.0.remove(key).is_some()
+    }
+
+    /// The routes' part and the PIM connections' part of a tenants document,
+    /// for their two secrets: every tenant is in both (a tenant without a
+    /// connection has an empty entry in the second).
+    pub fn split_pims(&self) -> (SecretDocument, SecretDocument) {
+        let mut routes = self.clone();
+        let mut pims = SecretDocument::default();
+        for name in self.tenants() {
+            let mut entry = self.tenant(&name).unwrap_or_default();
+            let mut pim_entry = SecretDocument::default();
+            if let Some(pim) = entry.object(tenant::PIM_KEY) {
+                pim_entry.set_object(tenant::PIM_KEY, pim);
+            }
+            entry.remove(tenant::PIM_KEY);
+            routes.set_tenant(&name, entry);
+            pims.set_tenant(&name, pim_entry);
+        }
+        (routes, pims)
+    }
+
+    /// The whole tenants document from its two parts (see
+    /// [`SecretDocument::split_pims`]).
+    pub fn join_pims(routes: &SecretDocument, pims: &SecretDocument) -> SecretDocument {
+        let mut joined = routes.clone();
+        for name in pims.tenants() {
+            let mut entry = joined.tenant(&name).unwrap_or_default();
+            if let Some(pim) = pims.tenant(&name).and_then(|e| e.object(tenant::PIM_KEY)) {
+                entry.set_object(tenant::PIM_KEY, pim);
+            }
+            joined.set_tenant(&name, entry);
+        }
+        joined
+    }
 }
 
 #[cfg(test)]
@@ -291,6 +348,26 @@ mod tests {
         assert_eq!(read.tenant("beta").map(|b| b.event_platform.len()), Some(1));
         assert_eq!(read.events_api.len(), 1);
         assert!(!document.remove_tenant("acme"));
+    }
+
+    #[test]
+    fn a_tenants_document_splits_into_routes_without_credentials_and_pims_and_joins_back() {
+        // GIVEN acme with secrets and a PIM connection, and beta without one
+        let text = r#"{"tenants":{"acme":{"event_platform_secrets":"a","pim":{"url":"https://x","password":"hunter2"}},"beta":{"event_platform_secrets":"b"}}}"#;
+        let document = SecretDocument::parse(text).expect("parses");
+        // WHEN it is split for the two secrets, then joined back
+        let (routes, pims) = document.split_pims();
+        let joined = SecretDocument::join_pims(&routes, &pims);
+        // THEN the routes' part holds no credential, both list every tenant, and nothing is lost
+        assert!(!routes.to_text().contains("hunter2"), "{}", routes.to_text());
+        assert_eq!(
+            (routes.tenants(), pims.tenants()),
+            (document.tenants(), document.tenants())
+        );
+        assert!(!pims.to_text().contains("event_platform_secrets"));
+        let value =
+            |d: &SecretDocument| serde_json::from_str::<serde_json::Value>(&d.to_text()).expect("JSON");
+        assert_eq!(value(&joined), value(&document));
     }
 
     #[test]
@@ -340,6 +417,19 @@ mod tests {
         assert_eq!(secrets.tenant("beta").map(|b| b.events_api.len()), Some(1));
         assert_eq!(secrets.events_api.len(), 1);
         assert!(secrets.tenant("gamma").is_none());
+    }
+
+    #[test]
+    fn a_tenant_name_the_routes_cannot_hold_refuses_the_document() {
+        // GIVEN a hand-edited document with a tenant named with a slash
+        // WHEN it is parsed
+        let error = parse_secret_document(r#"{"tenants":{"acme/eu":{"events_api_secrets":"a"}}}"#)
+            .expect_err("refused");
+        // THEN the name is given (names are not secret), and the receiver keeps what it had
+        assert_eq!(
+            error,
+            SecretDocumentError::Tenants(TenantDocumentError::InvalidName("acme/eu".into()))
+        );
     }
 
     #[test]

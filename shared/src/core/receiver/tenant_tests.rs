@@ -4,10 +4,11 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
+use http::{Method, StatusCode};
 
+use super::tests::header_map;
 use super::*;
-use crate::core::signature::{Header, event_platform, events_api};
+use crate::core::signature::{event_platform, events_api};
 use crate::testing::{Behaviour, MemoryQueue};
 
 const SENT_AT: u64 = 1_602_565_368;
@@ -26,18 +27,6 @@ fn receiver() -> Receiver<MemoryQueue> {
         SecretStore::fixed(secrets),
         300,
     )
-}
-
-fn header_map(headers: impl IntoIterator<Item = Header>) -> HeaderMap {
-    headers
-        .into_iter()
-        .map(|(name, value)| {
-            (
-                HeaderName::from_static(name),
-                HeaderValue::from_str(&value).expect("ASCII header"),
-            )
-        })
-        .collect()
 }
 
 async fn post(receiver: &Receiver<MemoryQueue>, path: &str, secret: &str) -> Reply {

@@ -82,7 +82,7 @@ fn small_and_large(padding: usize) -> String {
     format!(r#"{{"events":[{{"event_id":"small","action":"product.updated"}},{large}]}}"#)
 }
 
-fn header_map(headers: impl IntoIterator<Item = Header>) -> HeaderMap {
+pub(super) fn header_map(headers: impl IntoIterator<Item = Header>) -> HeaderMap {
     headers
         .into_iter()
         .map(|(name, value)| {
