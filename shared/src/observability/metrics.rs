@@ -19,8 +19,15 @@ pub struct Record<'a> {
     pub counts: Vec<(&'static str, u64)>,
 }
 
+/// The dimension naming a tenant (see [`crate::core::tenant`]): a
+/// drill-down, so a record with it is also published under the same
+/// dimensions without it, and every total, alarm and widget that predates
+/// tenants counts the tenants' events too.
+pub const TENANT_DIMENSION: &str = "Tenant";
+
 /// Builds one EMF line; also publishes the counts without dimensions when
-/// `rollup` is set, for totals across every value of a dimension.
+/// `rollup` is set, for totals across every value of a dimension, and
+/// without [`TENANT_DIMENSION`] when the record has it.
 pub fn emf_line(namespace: &str, record: &Record<'_>, timestamp_ms: u128, rollup: bool) -> String {
     let mut line = Vec::with_capacity(LINE_CAPACITY);
     write_emf(&mut line, namespace, record, timestamp_ms, rollup);
@@ -47,7 +54,23 @@ fn write_emf(out: &mut Vec<u8>, namespace: &str, record: &Record<'_>, timestamp_
         push_string(out, name);
     }
     out.push(b']');
-    if rollup && !record.dimensions.is_empty() {
+    let without_tenant: Vec<&str> = record
+        .dimensions
+        .iter()
+        .map(|(name, _)| *name)
+        .filter(|name| *name != TENANT_DIMENSION)
+        .collect();
+    if without_tenant.len() < record.dimensions.len() {
+        out.extend_from_slice(b",[");
+        for (index, name) in without_tenant.iter().enumerate() {
+            if index > 0 {
+                out.push(b',');
+            }
+            push_string(out, name);
+        }
+        out.push(b']');
+    }
+    if rollup && !without_tenant.is_empty() {
         out.extend_from_slice(b",[]");
     }
     out.extend_from_slice(b"],\"Metrics\":[");
@@ -163,6 +186,42 @@ mod tests {
                 "EventsReceived": 10,
                 "EventsQueued": 9
             })
+        );
+    }
+
+    #[test]
+    fn a_tenants_counts_are_also_published_without_the_tenant() {
+        // GIVEN a tenant's counts under its protocol
+        let record = Record {
+            dimensions: vec![("Protocol", "event-platform"), (TENANT_DIMENSION, "acme")],
+            counts: vec![("EventsQueued", 3)],
+        };
+        // WHEN the EMF line is built, with and without a rollup
+        let dimensions = |rollup| {
+            let line: Value = serde_json::from_str(&emf_line("N", &record, 1, rollup)).expect("JSON");
+            line["_aws"]["CloudWatchMetrics"][0]["Dimensions"].clone()
+        };
+        // THEN the protocol's total (what the alarms and widgets read) counts them too
+        assert_eq!(dimensions(false), json!([["Protocol", "Tenant"], ["Protocol"]]));
+        assert_eq!(
+            dimensions(true),
+            json!([["Protocol", "Tenant"], ["Protocol"], []])
+        );
+    }
+
+    #[test]
+    fn a_tenant_alone_rolls_up_into_the_total_once() {
+        // GIVEN a tenant's processor outcomes, under the tenant only
+        let record = Record {
+            dimensions: vec![(TENANT_DIMENSION, "acme")],
+            counts: vec![("EventsProcessed", 3)],
+        };
+        // WHEN the EMF line is built with a rollup
+        let line: Value = serde_json::from_str(&emf_line("N", &record, 1, true)).expect("JSON");
+        // THEN the total is published once
+        assert_eq!(
+            line["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+            json!([["Tenant"], []])
         );
     }
 

@@ -531,16 +531,15 @@ impl<H: EventHandler, D: QueueSender, V: VisibilityChanger> Processor<H, D, V> {
 }
 
 impl<H, D, V> Processor<H, D, V> {
-    /// The batch's outcomes in total (what the alarms watch), and per tenant
-    /// with a `Tenant` dimension when the batch has tenants' events.
+    /// The batch's outcomes: the tenants' events each under their `Tenant`
+    /// (which the metrics also publish without it, so the totals the alarms
+    /// watch count every event once), the others without dimensions.
     fn count(&self, messages: &[ReceivedMessage], dispositions: &[Disposition]) {
         let tenant_of = |index: usize| messages.get(index).and_then(|m| m.attribute(ATTRIBUTE_TENANT));
-        let mut groups: Vec<Option<&str>> = vec![None];
+        let mut groups: Vec<Option<&str>> = Vec::new();
         for index in 0..dispositions.len() {
-            if let Some(tenant) = tenant_of(index)
-                && !groups.contains(&Some(tenant))
-            {
-                groups.push(Some(tenant));
+            if !groups.contains(&tenant_of(index)) {
+                groups.push(tenant_of(index));
             }
         }
         for group in groups {
@@ -548,11 +547,13 @@ impl<H, D, V> Processor<H, D, V> {
                 dispositions
                     .iter()
                     .enumerate()
-                    .filter(|(index, d)| d.name() == name && (group.is_none() || tenant_of(*index) == group))
+                    .filter(|(index, d)| d.name() == name && tenant_of(*index) == group)
                     .count() as u64
             };
             let record = metrics::Record {
-                dimensions: group.map(|tenant| vec![("Tenant", tenant)]).unwrap_or_default(),
+                dimensions: group
+                    .map(|tenant| vec![(metrics::TENANT_DIMENSION, tenant)])
+                    .unwrap_or_default(),
                 counts: vec![
                     ("EventsProcessed", count("done")),
                     ("EventsRetried", count("retried")),

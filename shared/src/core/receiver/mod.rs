@@ -441,7 +441,7 @@ impl<Q> Receiver<Q> {
     ) {
         let mut dimensions = vec![("Protocol", protocol.as_str())];
         if let Some(tenant) = tenant {
-            dimensions.push(("Tenant", tenant));
+            dimensions.push((metrics::TENANT_DIMENSION, tenant));
         }
         if let Some(event_type) = event_type {
             dimensions.push(("EventType", event_type));
