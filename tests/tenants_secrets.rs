@@ -142,7 +142,7 @@ async fn the_processor_reads_each_tenants_events_from_the_pim_its_secret_names()
         Settings::default(),
     );
     // WHEN the processor's assembler reads the tenants and a batch of each tenant's events runs
-    let processor = shared::assembly::pim::tenants(processor, &config, &moto::sdk().await)
+    let (processor, _) = shared::assembly::pim::tenants(processor, &config, &moto::sdk().await)
         .await
         .expect("assembled");
     let dispositions = processor

@@ -374,3 +374,69 @@ async fn a_stacks_tenant_goes_to_two_secrets_and_the_receivers_holds_no_pim_cred
     assert!(!secret_text(&client, &routes).await.contains("acme"));
     assert!(!secret_text(&client, &pims).await.contains("acme"));
 }
+
+/// Posts a signed notification of `kind`, stamped now, to `tenant`'s
+/// notification route; answers the status.
+async fn notify(serve: &Serve, file: &Path, tenant: &str, kind: &str) -> u16 {
+    let document: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(file).expect("file")).expect("JSON");
+    let secret = document["tenants"][tenant]["notification_secret"]
+        .as_str()
+        .expect("a notification secret");
+    let now = time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .expect("a time");
+    let body = format!(
+        r#"{{"notification_type":"{kind}","timestamp":"{now}","subscription_id":"sub-{tenant}","subscriber_id":"sbr-1","destination":"http://127.0.0.1/t/{tenant}/event-platform","events":[]}}"#
+    );
+    let url = format!(
+        "http://127.0.0.1:{}/t/{tenant}/event-platform/notifications",
+        serve.port
+    );
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::new()
+        .post(url)
+        .header(
+            event_platform::PRIMARY_HEADER,
+            event_platform::sign(secret, body.as_bytes()),
+        )
+        .header(event_platform::ALGORITHM_HEADER, "HmacSHA256")
+        .body(body)
+        .send()
+        .await
+        .expect("an answer")
+        .status()
+        .as_u16()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_tenants_resumed_subscription_is_caught_up_from_that_tenants_pim_by_itself() {
+    // GIVEN three tenants, and acme's subscription suspended now
+    let (serve, file, acme_pim, beta_pim) = three_tenants("resume").await;
+    assert_eq!(
+        notify(&serve, &file, "acme", "subscription.suspended.system").await,
+        200
+    );
+    // AND, while it is suspended, 20 products updated in acme's PIM and 20 in beta's
+    let now = time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .expect("a time");
+    acme_pim.put_products((0..20).map(|n| (format!("0a000000-0000-4000-8000-{n:012}"), now.clone())));
+    beta_pim.put_products((0..20).map(|n| (format!("0b000000-0000-4000-8000-{n:012}"), now.clone())));
+    // WHEN acme's subscription is resumed
+    assert_eq!(notify(&serve, &file, "acme", "subscription.resumed").await, 200);
+    // THEN the logic sees acme's 20 products, as acme's, read from acme's PIM, and nothing of beta's
+    wait_until("20 catch-up events handled", Duration::from_secs(30), || {
+        handled(&serve).len() >= 20
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let seen = handled(&serve);
+    assert_eq!(seen.len(), 20, "{seen:?}");
+    assert!(
+        seen.iter().all(|(tenant, id, current)| tenant == "acme"
+            && id.starts_with("product/0a")
+            && current == "found"),
+        "{seen:?}"
+    );
+}

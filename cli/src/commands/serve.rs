@@ -577,18 +577,30 @@ impl Pim {
         if let Some(tenants) = &self.tenants {
             processor = processor.with_tenant_pims(Arc::new(tenants.clone()), DEFAULT_FETCH_BUDGET);
         }
-        match &self.enrichment {
+        let store = store.map(|store| Arc::clone(store) as Arc<dyn IdempotencyStore>);
+        // The catch-ups a resume or a schedule asks for, onto this queue:
+        // with the connection of --pim-url, and each tenant's for its own.
+        let jobs = match &self.enrichment {
             Some((client, budget)) => {
-                // The same connection runs the catch-ups a resume or a
-                // schedule asks for, onto this queue.
                 let runner = CatchUp::new(Arc::new(client.clone()) as Arc<dyn UpdatedPages>, queue)
                     .with_large_events(large_events, SQS_MAX_MESSAGE_BYTES);
-                let store = store.map(|store| Arc::clone(store) as Arc<dyn IdempotencyStore>);
-                processor
-                    .with_pim(Arc::new(client.clone()) as Arc<dyn PimReader>, *budget)
-                    .with_catch_up(CatchUpJobs::new(runner, &self.url, store))
+                processor = processor.with_pim(Arc::new(client.clone()) as Arc<dyn PimReader>, *budget);
+                Some(CatchUpJobs::new(runner, &self.url, store))
             }
-            None => processor,
+            None if self.tenants.is_some() => Some(CatchUpJobs::for_tenants_only(
+                queue,
+                large_events,
+                SQS_MAX_MESSAGE_BYTES,
+                store,
+            )),
+            None => None,
+        };
+        match (jobs, &self.tenants) {
+            (Some(jobs), Some(tenants)) => {
+                processor.with_catch_up(jobs.with_tenants(Arc::new(tenants.clone())))
+            }
+            (Some(jobs), None) => processor.with_catch_up(jobs),
+            (None, _) => processor,
         }
     }
 }

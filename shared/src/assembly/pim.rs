@@ -145,12 +145,12 @@ pub fn own_authors(config: &PimConfig, client: &PimClient) -> OwnAuthors {
 /// Reads each tenant's event from its own PIM (see [`crate::core::tenant`]),
 /// and skips each tenant connection's own events; the tenants are read from
 /// `config`'s secret once here, and again when an event names a tenant
-/// added since.
+/// added since. Answers the connections too, for the tenants' catch-ups.
 pub async fn tenants<H, D, V>(
     processor: Processor<H, D, V>,
     config: &TenantsConfig,
     sdk: &SdkConfig,
-) -> Result<Processor<H, D, V>, InitError>
+) -> Result<(Processor<H, D, V>, TenantConnections), InitError>
 where
     H: crate::ports::handler::EventHandler,
     D: crate::ports::queue::QueueSender,
@@ -177,9 +177,10 @@ where
         with_pim = pims.values().filter(|p| p.is_some()).count(),
         "each tenant's events are enriched from its own PIM"
     );
-    Ok(processor
-        .with_tenant_pims(Arc::new(connections), config.fetch_budget)
-        .with_own_authors(tenant_own_authors(&pims)))
+    let processor = processor
+        .with_tenant_pims(Arc::new(connections.clone()), config.fetch_budget)
+        .with_own_authors(tenant_own_authors(&pims));
+    Ok((processor, connections))
 }
 
 /// Every tenant connection's own events, as each protocol names their

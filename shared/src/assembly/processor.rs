@@ -26,7 +26,7 @@ use crate::ports::idempotency::IdempotencyStore;
 #[cfg(feature = "akeneo")]
 use crate::ports::payload_store::PayloadStore;
 #[cfg(feature = "akeneo")]
-use crate::ports::pim::UpdatedPages;
+use crate::ports::pim::{TenantPages, UpdatedPages};
 #[cfg(feature = "akeneo")]
 use crate::ports::queue::{DynQueueSender, SharedQueue};
 
@@ -94,35 +94,44 @@ pub async fn from_env<H: EventHandler>(
         processor = processor.with_idempotency(Arc::clone(table), idempotency.window);
     }
     #[cfg(feature = "akeneo")]
-    if let Some(tenants) = &config.tenants {
-        processor = super::pim::tenants(processor, tenants, &sdk).await?;
+    {
+        let mut tenant_pages: Option<Arc<dyn TenantPages>> = None;
+        if let Some(tenants) = &config.tenants {
+            let (with_tenants, connections) = super::pim::tenants(processor, tenants, &sdk).await?;
+            processor = with_tenants;
+            tenant_pages = Some(Arc::new(connections));
+        }
+        // The catch-ups a resume or a schedule asks for, onto the queue the
+        // processor consumes: with the stack's own connection, and each
+        // tenant's for its own.
+        let large_events = config.large_events.bucket.as_ref().map(|bucket| LargeEvents {
+            store: Arc::new(S3PayloadStore::new(&sdk, bucket.clone())) as Arc<dyn PayloadStore>,
+            key_prefix: config.large_events.key_prefix.clone(),
+        });
+        let queue = SharedQueue(Arc::new(SqsQueue::new(&sdk, &config.queue_url)) as Arc<dyn DynQueueSender>);
+        let max_bytes = config.large_events.max_message_bytes;
+        let jobs = match &config.pim {
+            None => CatchUpJobs::for_tenants_only(queue, large_events, max_bytes, store),
+            Some(pim) => {
+                processor = super::pim::enrich(processor, pim, &sdk).await?;
+                let client = super::pim::client(pim, Some(&sdk)).await?;
+                let runner = CatchUp::new(Arc::new(client) as Arc<dyn UpdatedPages>, queue)
+                    .with_large_events(large_events, max_bytes);
+                CatchUpJobs::new(runner, &pim.url, store)
+            }
+        };
+        match (tenant_pages, config.pim.is_some()) {
+            (Some(tenants), _) => Ok(processor.with_catch_up(jobs.with_tenants(tenants))),
+            (None, true) => Ok(processor.with_catch_up(jobs)),
+            (None, false) => Ok(processor),
+        }
     }
     #[cfg(not(feature = "akeneo"))]
-    if config.tenants.is_some() {
-        return Err(logged(InitError::PimUnsupported));
-    }
-    match &config.pim {
-        None => Ok(processor),
-        #[cfg(feature = "akeneo")]
-        Some(pim) => {
-            let processor = super::pim::enrich(processor, pim, &sdk).await?;
-            // The catch-ups a resume or a schedule asks for: the same
-            // connection, onto the queue the processor consumes.
-            let client = super::pim::client(pim, Some(&sdk)).await?;
-            let large_events = config.large_events.bucket.as_ref().map(|bucket| LargeEvents {
-                store: Arc::new(S3PayloadStore::new(&sdk, bucket.clone())) as Arc<dyn PayloadStore>,
-                key_prefix: config.large_events.key_prefix.clone(),
-            });
-            let queue =
-                SharedQueue(Arc::new(SqsQueue::new(&sdk, &config.queue_url)) as Arc<dyn DynQueueSender>);
-            let runner = CatchUp::new(Arc::new(client) as Arc<dyn UpdatedPages>, queue)
-                .with_large_events(large_events, config.large_events.max_message_bytes);
-            Ok(processor.with_catch_up(CatchUpJobs::new(runner, &pim.url, store)))
+    {
+        drop(store);
+        if config.tenants.is_some() || config.pim.is_some() {
+            return Err(logged(InitError::PimUnsupported));
         }
-        #[cfg(not(feature = "akeneo"))]
-        Some(_) => {
-            drop(store);
-            Err(logged(InitError::PimUnsupported))
-        }
+        Ok(processor)
     }
 }

@@ -90,3 +90,11 @@ pub trait TenantPims: Send + Sync + 'static {
     /// `tenant`'s connection.
     fn reader(&self, tenant: &str) -> TenantReader;
 }
+
+/// Each tenant's PIM for its catch-ups: the reader of updated pages and the
+/// PIM's URL (the events' `source`); `None` for a tenant without a
+/// connection, or unknown.
+pub trait TenantPages: Send + Sync + 'static {
+    /// `tenant`'s reader and PIM URL.
+    fn pages(&self, tenant: &str) -> Option<(Arc<dyn UpdatedPages>, String)>;
+}

@@ -14,7 +14,7 @@ use tokio::time::Instant;
 
 use super::{ConnectionSettings, PimClient, PimError};
 use crate::core::tenant::{TenantPim, pim_connections};
-use crate::ports::pim::{PimReader, TenantPims, TenantReader};
+use crate::ports::pim::{PimReader, TenantPages, TenantPims, TenantReader, UpdatedPages};
 
 /// An unknown tenant makes the document be read again, at most this often:
 /// anyone's event can name one.
@@ -138,5 +138,13 @@ impl TenantPims for TenantConnections {
                 TenantReader::Unknown
             }
         }
+    }
+}
+
+impl TenantPages for TenantConnections {
+    fn pages(&self, tenant: &str) -> Option<(Arc<dyn UpdatedPages>, String)> {
+        let client = self.client(tenant)?;
+        let url = client.url().to_owned();
+        Some((client as Arc<dyn UpdatedPages>, url))
     }
 }

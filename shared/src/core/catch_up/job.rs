@@ -87,6 +87,11 @@ impl Job {
 
     /// Its queue message.
     pub fn message(&self, received_at: &str) -> OutboundMessage {
+        self.message_for(None, received_at)
+    }
+
+    /// Its queue message, for `tenant`'s PIM (see [`crate::core::tenant`]).
+    pub fn message_for(&self, tenant: Option<&str>, received_at: &str) -> OutboundMessage {
         let fields = EventFields {
             id: Some(self.id()),
             kind: Some(JOB_TYPE.to_owned()),
@@ -94,7 +99,7 @@ impl Job {
             source: None,
         };
         let json = serde_json::to_string(self).unwrap_or_else(|_| String::from("{}"));
-        OutboundMessage::build(Protocol::CatchUp, &json, &fields, received_at)
+        OutboundMessage::build_for_tenant(tenant, Protocol::CatchUp, &json, &fields, received_at)
     }
 
     /// The job an event carries, when it is one; `Err` when it claims to be

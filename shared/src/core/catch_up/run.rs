@@ -107,6 +107,29 @@ impl<Q: QueueSender + Sync> CatchUp<Q> {
         }
     }
 
+    /// The same queue and limits, reading `pages` (another PIM's) for
+    /// `tenant`.
+    pub fn reading(&self, pages: std::sync::Arc<dyn UpdatedPages>, tenant: Option<String>) -> CatchUp<Q>
+    where
+        Q: Clone,
+    {
+        CatchUp {
+            listing: self.listing.clone(),
+            pages,
+            queue: self.queue.clone(),
+            large_events: self.large_events.clone(),
+            max_message_bytes: self.max_message_bytes,
+            workers: self.workers,
+            page_time: self.page_time,
+            tenant,
+        }
+    }
+
+    /// What it reads from.
+    pub fn pages(&self) -> std::sync::Arc<dyn UpdatedPages> {
+        std::sync::Arc::clone(&self.pages)
+    }
+
     /// The PIM read is this tenant's: its events are stamped with it.
     pub fn with_tenant(mut self, tenant: Option<String>) -> Self {
         self.tenant = tenant;

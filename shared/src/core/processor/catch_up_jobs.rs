@@ -10,6 +10,7 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use futures::future::BoxFuture;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use tokio::time::Instant;
@@ -19,8 +20,10 @@ use super::batch::{Batch, Verdict};
 use crate::core::catch_up::window::rfc3339;
 use crate::core::catch_up::{CatchUp, CatchUpEntity, CatchUpError, Checkpoint, Job, Position, Window};
 use crate::core::message::{OutboundMessage, format_timestamp};
+use crate::core::receiver::LargeEvents;
 use crate::observability::metrics::{Metrics, Record};
 use crate::ports::idempotency::IdempotencyStore;
+use crate::ports::pim::{PageCursor, PimReadError, TenantPages, UpdatedPages};
 use crate::ports::queue::SharedQueue;
 
 /// Caught up from this long before a suspension.
@@ -41,12 +44,29 @@ const SLICES: usize = 16;
 /// The dead letter's code for a job that cannot run.
 pub const JOB_FAILED: &str = "catch_up_failed";
 
-/// What the jobs need: the PIM, the queue, and the store the suspensions
-/// are remembered in.
+/// What the jobs need: the PIM (the stack's own, each tenant's), the
+/// queue, and the store the suspensions are remembered in.
 pub struct CatchUpJobs {
-    runner: CatchUp<SharedQueue>,
-    pim: String,
+    /// The queue and its limits; reads the stack's own PIM when `pim` is set.
+    base: CatchUp<SharedQueue>,
+    pim: Option<String>,
+    tenants: Option<Arc<dyn TenantPages>>,
     store: Option<Arc<dyn IdempotencyStore>>,
+}
+
+/// Reads nothing: the base of a deployment whose only PIMs are its tenants'
+/// (a job without a tenant there is handled as without a PIM, never read).
+struct NoPim;
+
+impl UpdatedPages for NoPim {
+    fn updated_page<'a>(
+        &'a self,
+        _: CatchUpEntity,
+        _: PageCursor<'a>,
+        _: Instant,
+    ) -> BoxFuture<'a, Result<bytes::Bytes, PimReadError>> {
+        Box::pin(async { Err(PimReadError::Unavailable("no PIM connection".into())) })
+    }
 }
 
 impl CatchUpJobs {
@@ -58,10 +78,61 @@ impl CatchUpJobs {
         store: Option<Arc<dyn IdempotencyStore>>,
     ) -> CatchUpJobs {
         CatchUpJobs {
-            runner,
-            pim: pim.to_owned(),
+            base: runner,
+            pim: Some(pim.to_owned()),
+            tenants: None,
             store,
         }
+    }
+
+    /// For a deployment whose PIMs are all tenants': queues onto `queue`
+    /// (large entities through `large_events`).
+    pub fn for_tenants_only(
+        queue: SharedQueue,
+        large_events: Option<LargeEvents>,
+        max_message_bytes: usize,
+        store: Option<Arc<dyn IdempotencyStore>>,
+    ) -> CatchUpJobs {
+        CatchUpJobs {
+            base: CatchUp::new(Arc::new(NoPim), queue).with_large_events(large_events, max_message_bytes),
+            pim: None,
+            tenants: None,
+            store,
+        }
+    }
+
+    /// A tenant's jobs read that tenant's PIM, and queue its events stamped
+    /// with it.
+    pub fn with_tenants(mut self, tenants: Arc<dyn TenantPages>) -> CatchUpJobs {
+        self.tenants = Some(tenants);
+        self
+    }
+
+    /// The runner of `tenant`'s jobs (the stack's own PIM without one) and
+    /// its PIM's URL; `None` without a PIM to read.
+    fn runner(&self, tenant: Option<&str>) -> Option<Reader> {
+        let (pages, pim) = match tenant {
+            None => (self.base.pages(), self.pim.clone()?),
+            Some(tenant) => self.tenants.as_ref()?.pages(tenant)?,
+        };
+        Some(Reader {
+            runner: self.base.reading(pages, tenant.map(str::to_owned)),
+            pim,
+            tenant: tenant.map(str::to_owned),
+        })
+    }
+}
+
+/// One job's PIM: its runner, its URL, the tenant its messages carry.
+struct Reader {
+    runner: CatchUp<SharedQueue>,
+    pim: String,
+    tenant: Option<String>,
+}
+
+impl Reader {
+    fn message(&self, job: &Job) -> OutboundMessage {
+        job.message_for(self.tenant.as_deref(), &format_timestamp(SystemTime::now()))
     }
 }
 
@@ -74,24 +145,27 @@ pub async fn run_jobs(
     deadline: SystemTime,
     metrics: &Metrics,
 ) -> u64 {
-    let found: Vec<(usize, Result<Job, String>)> = batch
+    let found: Vec<(usize, Option<String>, Result<Job, String>)> = batch
         .pending()
         .iter()
         .enumerate()
         .filter_map(|(index, event)| {
-            let job = Job::of((*event)?)?;
-            Some((index, job.map_err(|e| e.to_string())))
+            let event = (*event)?;
+            let job = Job::of(event)?;
+            Some((index, event.tenant.clone(), job.map_err(|e| e.to_string())))
         })
         .collect();
     let mut caught_up = 0;
-    for (index, job) in found {
+    for (index, tenant, job) in found {
         let verdict = match job {
             Err(error) => Verdict::DeadLetter {
                 code: JOB_FAILED.into(),
                 message: format!("not a catch-up job: {error}"),
             },
             Ok(job) => {
-                let (verdict, queued) = run_job(&job, jobs, deadline).await;
+                let reader = jobs.and_then(|jobs| jobs.runner(tenant.as_deref()));
+                let (verdict, queued) =
+                    run_job(&job, jobs, reader.as_ref(), tenant.as_deref(), deadline).await;
                 caught_up += queued;
                 verdict
             }
@@ -108,10 +182,16 @@ pub async fn run_jobs(
     caught_up
 }
 
-async fn run_job(job: &Job, jobs: Option<&CatchUpJobs>, deadline: SystemTime) -> (Verdict, u64) {
+async fn run_job(
+    job: &Job,
+    jobs: Option<&CatchUpJobs>,
+    reader: Option<&Reader>,
+    tenant: Option<&str>,
+    deadline: SystemTime,
+) -> (Verdict, u64) {
     let now = OffsetDateTime::now_utc();
-    let Some(jobs) = jobs else {
-        return (without_pim(job), 0);
+    let (Some(jobs), Some(reader)) = (jobs, reader) else {
+        return (without_pim(job, tenant), 0);
     };
     // A page must end before the invocation does, with time to queue.
     let left = deadline
@@ -134,14 +214,14 @@ async fn run_job(job: &Job, jobs: Option<&CatchUpJobs>, deadline: SystemTime) ->
                 (None, None) => None,
             };
             match window {
-                Some(window) => plan(jobs, run, &window, reason, until).await,
+                Some(window) => plan(reader, run, &window, reason, until).await,
                 None => Err(Failure::Permanent(format!(
                     "a window job without a readable window: {job:?}"
                 ))),
             }
         }
         Job::Page { run, slice, page } => {
-            let step = jobs.runner.step(slice, run, &jobs.pim, false, until).await;
+            let step = reader.runner.step(slice, run, &reader.pim, false, until).await;
             match step {
                 Ok(step) => {
                     let queued = step.queued;
@@ -155,12 +235,7 @@ async fn run_job(job: &Job, jobs: Option<&CatchUpJobs>, deadline: SystemTime) ->
                                 slice,
                                 page: page + 1,
                             };
-                            queue(
-                                jobs,
-                                vec![next.message(&format_timestamp(SystemTime::now()))],
-                                until,
-                            )
-                            .await
+                            queue(reader, vec![reader.message(&next)], until).await
                         }
                     };
                     next.map(|()| queued)
@@ -169,7 +244,7 @@ async fn run_job(job: &Job, jobs: Option<&CatchUpJobs>, deadline: SystemTime) ->
             }
         }
         Job::Suspended { subscription, at } => remember_suspension(jobs, subscription, at).await.map(|()| 0),
-        Job::Resumed { subscription, at } => resume(jobs, subscription, at, until).await,
+        Job::Resumed { subscription, at } => resume(jobs, reader, subscription, at, until).await,
     };
     match outcome {
         Ok(queued) => (Verdict::Done, queued),
@@ -207,14 +282,15 @@ impl From<CatchUpError> for Failure {
     }
 }
 
-fn without_pim(job: &Job) -> Verdict {
+fn without_pim(job: &Job, tenant: Option<&str>) -> Verdict {
     match job {
         Job::Suspended { .. } => Verdict::Done,
         Job::Resumed { subscription, at } => {
             warn!(
                 subscription_id = subscription.as_str(),
                 resumed_at = at.as_str(),
-                "subscription resumed: its suspended window's events are lost, and no PIM connection is configured to catch up; run `akeneo-relay catch-up --since <the suspension's time> --until <resumed_at>`"
+                tenant,
+                "subscription resumed: its suspended window's events are lost, and no PIM connection is configured to catch up; run `akeneo-relay catch-up [--tenant <tenant>] --since <the suspension's time> --until <resumed_at>`"
             );
             Verdict::Done
         }
@@ -227,8 +303,9 @@ fn without_pim(job: &Job) -> Verdict {
     }
 }
 
-async fn queue(jobs: &CatchUpJobs, messages: Vec<OutboundMessage>, until: Instant) -> Result<(), Failure> {
-    jobs.runner
+async fn queue(reader: &Reader, messages: Vec<OutboundMessage>, until: Instant) -> Result<(), Failure> {
+    reader
+        .runner
         .queue_messages(messages, until)
         .await
         .map(|_| ())
@@ -238,30 +315,29 @@ async fn queue(jobs: &CatchUpJobs, messages: Vec<OutboundMessage>, until: Instan
 /// Queues one page job per slice of `window`; answers 0 events (the pages
 /// queue them).
 async fn plan(
-    jobs: &CatchUpJobs,
+    reader: &Reader,
     run: &str,
     window: &Window,
     reason: &str,
     until: Instant,
 ) -> Result<u64, Failure> {
-    let checkpoint = Checkpoint::plan(run, &jobs.pim, window, &CatchUpEntity::ALL, SLICES);
-    let received_at = format_timestamp(SystemTime::now());
+    let checkpoint = Checkpoint::plan(run, &reader.pim, window, &CatchUpEntity::ALL, SLICES);
     let messages: Vec<OutboundMessage> = checkpoint
         .slices
         .into_iter()
         .map(|slice| {
-            Job::Page {
+            reader.message(&Job::Page {
                 run: run.to_owned(),
                 slice,
                 page: 0,
-            }
-            .message(&received_at)
+            })
         })
         .collect();
     let slices = messages.len();
-    queue(jobs, messages, until).await?;
+    queue(reader, messages, until).await?;
     info!(
         run,
+        tenant = reader.tenant.as_deref(),
         since = %rfc3339(window.since),
         until = %rfc3339(window.until),
         slices,
@@ -332,7 +408,13 @@ async fn remember_suspension(jobs: &CatchUpJobs, subscription: &str, at: &str) -
         .map_err(|e| Failure::Transient(e.to_string()))
 }
 
-async fn resume(jobs: &CatchUpJobs, subscription: &str, at: &str, until: Instant) -> Result<u64, Failure> {
+async fn resume(
+    jobs: &CatchUpJobs,
+    reader: &Reader,
+    subscription: &str,
+    at: &str,
+    until: Instant,
+) -> Result<u64, Failure> {
     let resumed = parse(at)?;
     let now = SystemTime::now();
     let keys = [suspended_key(subscription), resumed_key(subscription)];
@@ -358,7 +440,7 @@ async fn resume(jobs: &CatchUpJobs, subscription: &str, at: &str, until: Instant
     let window = resumed_window(suspended, resumed)
         .ok_or_else(|| Failure::Permanent(format!("no window to catch up before {at}")))?;
     let run = format!("resumed-{subscription}-{}", rfc3339(resumed));
-    plan(jobs, &run, &window, "resumed", until).await?;
+    plan(reader, &run, &window, "resumed", until).await?;
     if let Some(store) = &jobs.store {
         store
             .record_handled(&keys[1], resumed, now, now + KEEP_RECORDS)

@@ -137,17 +137,10 @@ impl<Q: QueueSender> Receiver<Q> {
         if let Some(record) = suspended_record(&notification.kind) {
             self.metrics.emit_state(&record);
         }
-        if let (Some(tenant), Some(job)) = (tenant, catch_up_job(&notification)) {
-            // The processor's catch-up jobs read the deployment's own PIM
-            // connection; a tenant's catch-up is run by hand for now.
-            warn!(
-                tenant,
-                job = job.id(),
-                "a tenant's catch-up is not run automatically: run `akeneo-relay catch-up --tenant <tenant> --since <suspended_at>` once resumed"
-            );
-        } else if let Some(job) = catch_up_job(&notification) {
+        if let Some(job) = catch_up_job(&notification) {
             let deadline = Instant::now() + Protocol::EventPlatform.queue_budget();
-            let message = job.message(&format_timestamp(now));
+            // A tenant's job reads that tenant's PIM (the processor's jobs).
+            let message = job.message_for(tenant, &format_timestamp(now));
             if let Err(error) = deliver_all(&self.queue, &[message], deadline).await {
                 warn!(reason = %error, "notification not queued for the catch-up; Akeneo will send it again");
                 return rejected(route, Rejection::QueueUnavailable(error), 0);

@@ -170,6 +170,11 @@ impl PimClient {
         Ok(PimClient { connection })
     }
 
+    /// The PIM's URL, without a trailing slash.
+    pub fn url(&self) -> &str {
+        self.connection.base().as_str().trim_end_matches('/')
+    }
+
     /// The connection's username: the author of the events its writes cause.
     pub fn username(&self) -> &str {
         self.connection.tokens().username()
